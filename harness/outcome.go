@@ -1,0 +1,207 @@
+// Package harness runs WSS servers with chosen certificates and dials them with
+// three clients: real headless Chromium, a lax Postman-like client and a strict
+// Go client. Each dial returns an Observation: what happened, the raw evidence,
+// and one classification (Outcome). A failed connection is an observation, not
+// an error.
+package harness
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Outcome classifies what a client saw: "connected", or a named failure class.
+// The classes are shared by every client, so the browser's and Go's views of
+// one server can be compared directly.
+type Outcome string
+
+const (
+	Connected Outcome = "connected"
+	// CertUntrusted: no path to a trusted root (self-signed, missing
+	// intermediate, private root). Chrome: net::ERR_CERT_AUTHORITY_INVALID.
+	CertUntrusted Outcome = "cert-untrusted"
+	// CertNameMismatch: the URL's host is not in the certificate's SAN.
+	// Chrome: net::ERR_CERT_COMMON_NAME_INVALID.
+	CertNameMismatch Outcome = "cert-name-mismatch"
+	// CertDateInvalid: expired or not yet valid. Chrome: net::ERR_CERT_DATE_INVALID.
+	CertDateInvalid Outcome = "cert-date-invalid"
+	// CertInvalid: any other certificate rejection (weak signature or key,
+	// wrong key usage, malformed, validity too long for a public CA, ...).
+	CertInvalid Outcome = "cert-invalid"
+	// TLSFailed: the TLS handshake failed for a reason other than the
+	// certificate (no common version or cipher, protocol error).
+	TLSFailed Outcome = "tls-failed"
+	// HandshakeRejected: TLS worked, the server answered the HTTP upgrade with
+	// a status other than 101 (an Origin check's 403, a 401 for auth, ...).
+	HandshakeRejected Outcome = "handshake-rejected"
+	// HandshakeInvalid: the server answered 101 but the client rejected the
+	// answer (a subprotocol it did not ask for, a missing accept header, ...).
+	HandshakeInvalid Outcome = "handshake-invalid"
+	// Blocked: the client refused to even try (mixed content, unsafe port).
+	Blocked Outcome = "blocked"
+	// Unreachable: no connection (refused, timeout, name not resolved).
+	Unreachable Outcome = "unreachable"
+	// NoEcho: the socket opened but the echo never came back.
+	NoEcho Outcome = "no-echo"
+	// Failed: a failure no class above describes; see the evidence.
+	Failed Outcome = "failed"
+)
+
+// Observation is what one client saw when dialing one URL.
+type Observation struct {
+	Client  string  `json:"client"`
+	URL     string  `json:"url"`
+	Outcome Outcome `json:"outcome"`
+	// NetError is the browser's exact reason, as DevTools reports it and the
+	// page never sees: "net::ERR_CERT_AUTHORITY_INVALID", or the handshake
+	// error text "Unexpected response code: 403". Empty for Go clients and
+	// when the browser connected.
+	NetError string `json:"net_error,omitempty"`
+	// Err is a Go client's error text.
+	Err string `json:"error,omitempty"`
+	// CloseCode is the WebSocket close code the page saw (1006 when the
+	// browser hides the reason), 0 when the socket never reached JavaScript.
+	CloseCode   int    `json:"close_code,omitempty"`
+	Echo        string `json:"echo,omitempty"`
+	Subprotocol string `json:"subprotocol,omitempty"`
+	// Evidence holds raw lines: DevTools events, the console line, Go's
+	// error chain, the HTTP status.
+	Evidence []string      `json:"evidence,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// ClassifyGo classifies an error from a Go WebSocket dial by its type, the way
+// crypto/x509's own tests check verification errors: never by matching whole
+// strings. resp is the HTTP response gorilla returns with ErrBadHandshake.
+func ClassifyGo(err error, resp *http.Response) Outcome {
+	if err == nil {
+		return Connected
+	}
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		insecure x509.InsecureAlgorithmError
+		system   x509.SystemRootsError
+		alert    tls.AlertError
+		recHdr   tls.RecordHeaderError
+		opErr    *net.OpError
+	)
+	switch {
+	case errors.As(err, &unknown), errors.As(err, &system):
+		return CertUntrusted
+	case errors.As(err, &hostname):
+		return CertNameMismatch
+	case errors.As(err, &invalid):
+		if invalid.Reason == x509.Expired {
+			return CertDateInvalid
+		}
+		return CertInvalid
+	case errors.As(err, &insecure):
+		return CertInvalid
+	case errors.Is(err, websocket.ErrBadHandshake):
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return HandshakeRejected
+		}
+		return HandshakeInvalid
+	case errors.As(err, &alert), errors.As(err, &recHdr):
+		return TLSFailed
+	case isTLSLocalFailure(err):
+		return TLSFailed
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return Unreachable
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return Unreachable
+	}
+	return Failed
+}
+
+// isTLSLocalFailure reports errors crypto/tls raises itself without a type of
+// their own (it aborts with a local alert, e.g. no mutually supported version).
+func isTLSLocalFailure(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "tls: ") && !strings.Contains(s, "x509: ")
+}
+
+// ClassifyNetError classifies what Chrome reported for a WebSocket, from the
+// text DevTools gives (Network.webSocketFrameError / Log.entryAdded), using
+// Chrome's own error names (net/base/net_error_list.h), so an error that is
+// not in wsslab's table still lands in the right class.
+func ClassifyNetError(text string) Outcome {
+	code := NetErrorCode(text)
+	switch {
+	case code == "":
+	case code == "net::ERR_CERT_AUTHORITY_INVALID":
+		return CertUntrusted
+	case code == "net::ERR_CERT_COMMON_NAME_INVALID", code == "net::ERR_CERT_NAME_CONSTRAINT_VIOLATION":
+		// NAME_CONSTRAINT_VIOLATION is a name problem too, but of the CA.
+		if code == "net::ERR_CERT_NAME_CONSTRAINT_VIOLATION" {
+			return CertInvalid
+		}
+		return CertNameMismatch
+	case code == "net::ERR_CERT_DATE_INVALID":
+		return CertDateInvalid
+	case strings.HasPrefix(code, "net::ERR_CERT_"), code == "net::ERR_CERTIFICATE_TRANSPARENCY_REQUIRED",
+		code == "net::ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN", code == "net::ERR_SSL_WEAK_SERVER_EPHEMERAL_DH_KEY",
+		code == "net::ERR_BAD_SSL_CLIENT_AUTH_CERT", code == "net::ERR_SSL_SERVER_CERT_BAD_FORMAT":
+		return CertInvalid
+	case strings.HasPrefix(code, "net::ERR_SSL_"), code == "net::ERR_TLS13_DOWNGRADE_DETECTED",
+		code == "net::ERR_ECH_NOT_NEGOTIATED", code == "net::ERR_ECH_FALLBACK_CERTIFICATE_INVALID":
+		return TLSFailed
+	case code == "net::ERR_UNSAFE_PORT", code == "net::ERR_BLOCKED_BY_CLIENT", code == "net::ERR_BLOCKED_BY_RESPONSE",
+		code == "net::ERR_BLOCKED_BY_ADMINISTRATOR":
+		return Blocked
+	case code == "net::ERR_CONNECTION_REFUSED", code == "net::ERR_CONNECTION_TIMED_OUT",
+		code == "net::ERR_NAME_NOT_RESOLVED", code == "net::ERR_ADDRESS_UNREACHABLE",
+		code == "net::ERR_CONNECTION_RESET", code == "net::ERR_CONNECTION_CLOSED",
+		code == "net::ERR_TIMED_OUT", code == "net::ERR_EMPTY_RESPONSE", code == "net::ERR_ADDRESS_INVALID":
+		return Unreachable
+	default:
+		return Failed
+	}
+	// No net error code: a WebSocket handshake error, or mixed content.
+	switch {
+	case strings.Contains(text, "Unexpected response code:"):
+		return HandshakeRejected
+	case strings.Contains(text, "Error during WebSocket handshake"):
+		return HandshakeInvalid
+	case strings.Contains(text, "Mixed Content"):
+		return Blocked
+	}
+	return Failed
+}
+
+// NetErrorCode extracts "net::ERR_..." from a DevTools message, or "".
+func NetErrorCode(text string) string {
+	i := strings.Index(text, "net::ERR_")
+	if i < 0 {
+		return ""
+	}
+	j := i + len("net::")
+	for j < len(text) && (text[j] == '_' || text[j] >= 'A' && text[j] <= 'Z' || text[j] >= '0' && text[j] <= '9') {
+		j++
+	}
+	return text[i:j]
+}
+
+// BrowserReason is the part of a DevTools WebSocket error message worth
+// showing: the net error code, or the handshake error after "Error during
+// WebSocket handshake: ".
+func BrowserReason(text string) string {
+	if code := NetErrorCode(text); code != "" {
+		return code
+	}
+	if _, after, ok := strings.Cut(text, "Error during WebSocket handshake: "); ok {
+		return after
+	}
+	return text
+}

@@ -1,0 +1,8 @@
+package harness
+
+import (
+	"io"
+	"log"
+)
+
+func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
