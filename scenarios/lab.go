@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"net"
-	"strings"
 	"sync"
 
 	"github.com/wsslab/wsslab/certs"
@@ -23,7 +21,9 @@ const Message = "hello from wsslab"
 // Lab holds one run's PKI and clients. The browser starts on first use and
 // is shared by every scenario (each dial gets its own browser context).
 type Lab struct {
-	PKI    *certs.PKI
+	PKI *certs.PKI
+	// Backend runs the scenario servers; nil means harness.InProcess.
+	Backend harness.Backend
 	Lax    *harness.GoClient
 	Strict *harness.GoClient
 
@@ -74,38 +74,46 @@ func (l *Lab) Close() {
 type Instance struct {
 	Scenario Scenario
 	Leaf     *certs.Leaf
-	Server   *harness.Server
+	Endpoint *harness.Endpoint
 	// URL is what clients dial (scenario host, server port, query).
 	URL string
 }
 
-// Start mints the scenario's certificate and starts its server on a loopback
-// port. listen may be "" for 127.0.0.1:0.
-func (l *Lab) Start(sc Scenario, listen string) (*Instance, error) {
+// Start mints the scenario's certificate and starts its server with the
+// lab's backend. listen may be "" for 127.0.0.1:0 (in-process only).
+func (l *Lab) Start(ctx context.Context, sc Scenario, listen string) (*Instance, error) {
 	leaf, err := l.PKI.Mint(sc.Cert)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.ID, err)
 	}
-	srv, err := harness.NewServer(harness.ServerConfig{
-		Host:        sc.Host,
-		Listen:      listen,
-		Certificate: leaf.TLSCertificate(),
-		Options:     sc.Server,
-	})
+	backend := l.Backend
+	if backend == nil {
+		backend = harness.InProcess{}
+	}
+	ep, err := backend.Start(ctx, harness.ServerSpec{ID: sc.ID, Host: sc.Host, Leaf: leaf, Options: sc.Server, Listen: listen})
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.ID, err)
 	}
-	return &Instance{Scenario: sc, Leaf: leaf, Server: srv, URL: srv.URL + sc.Query}, nil
+	return &Instance{Scenario: sc, Leaf: leaf, Endpoint: ep, URL: ep.URL + sc.Query}, nil
 }
 
 // Close stops the server.
-func (in *Instance) Close() { in.Server.Close() }
+func (in *Instance) Close() { in.Endpoint.Close() }
+
+// Evidence is what the server saw, or the zero value when the backend
+// cannot observe it.
+func (in *Instance) Evidence() harness.Evidence {
+	if in.Endpoint.Evidence == nil {
+		return harness.Evidence{}
+	}
+	return in.Endpoint.Evidence()
+}
 
 // Target is what every client dials for this instance.
 func (in *Instance) Target() harness.Target {
 	return harness.Target{
 		URL:          in.URL,
-		Addr:         in.Server.Addr,
+		Addr:         in.Endpoint.Addr,
 		Subprotocols: in.Scenario.Subprotocols,
 		Message:      Message,
 		Header:       in.Scenario.Header,
@@ -126,6 +134,3 @@ func (in *Instance) Dial(ctx context.Context, c harness.Client) Result {
 	want := in.Scenario.Want.For(c.Name())
 	return Result{Scenario: in.Scenario.ID, Observation: obs, Expected: want, Matched: want.Match(obs)}
 }
-
-// hostIsIP reports whether the URL host is an IP literal.
-func hostIsIP(h string) bool { return net.ParseIP(strings.Trim(h, "[]")) != nil }

@@ -12,7 +12,7 @@ import (
 func (l *Lab) Run(ctx context.Context, list []Scenario, clients []harness.Client, progress func(Result)) ([]Result, error) {
 	var out []Result
 	for _, sc := range list {
-		in, err := l.Start(sc, "")
+		in, err := l.Start(ctx, sc, "")
 		if err != nil {
 			return out, err
 		}

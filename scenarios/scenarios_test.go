@@ -46,7 +46,7 @@ func browserFor(t *testing.T) *harness.Browser {
 func TestScenarios(t *testing.T) {
 	for _, sc := range Table {
 		t.Run(sc.ID, func(t *testing.T) {
-			in, err := lab.Start(sc, "")
+			in, err := lab.Start(t.Context(), sc, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +69,7 @@ func TestScenarios(t *testing.T) {
 					}
 				})
 			}
-			t.Logf("server saw: %+v", in.Server.Evidence())
+			t.Logf("server saw: %+v", in.Evidence())
 		})
 	}
 }
