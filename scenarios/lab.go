@@ -24,8 +24,8 @@ type Lab struct {
 	PKI *certs.PKI
 	// Backend runs the scenario servers; nil means harness.InProcess.
 	Backend harness.Backend
-	Lax    *harness.GoClient
-	Strict *harness.GoClient
+	Lax     *harness.GoClient
+	Strict  *harness.GoClient
 
 	mu         sync.Mutex
 	browser    *harness.Browser
