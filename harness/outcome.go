@@ -142,11 +142,7 @@ func ClassifyNetError(text string) Outcome {
 	case code == "":
 	case code == "net::ERR_CERT_AUTHORITY_INVALID":
 		return CertUntrusted
-	case code == "net::ERR_CERT_COMMON_NAME_INVALID", code == "net::ERR_CERT_NAME_CONSTRAINT_VIOLATION":
-		// NAME_CONSTRAINT_VIOLATION is a name problem too, but of the CA.
-		if code == "net::ERR_CERT_NAME_CONSTRAINT_VIOLATION" {
-			return CertInvalid
-		}
+	case code == "net::ERR_CERT_COMMON_NAME_INVALID":
 		return CertNameMismatch
 	case code == "net::ERR_CERT_DATE_INVALID":
 		return CertDateInvalid
@@ -168,12 +164,19 @@ func ClassifyNetError(text string) Outcome {
 	default:
 		return Failed
 	}
-	// No net error code: a WebSocket handshake error, or mixed content.
+	// No net error code: a WebSocket handshake error (Chromium's
+	// net/websockets messages), or mixed content.
 	switch {
-	case strings.Contains(text, "Unexpected response code:"):
+	case strings.Contains(text, "Unexpected response code:"),
+		// A 401/407 answer: Chrome tries HTTP auth and has nothing to send.
+		strings.Contains(text, "HTTP Authentication failed"),
+		strings.Contains(text, "Proxy authentication failed"):
 		return HandshakeRejected
 	case strings.Contains(text, "Error during WebSocket handshake"):
 		return HandshakeInvalid
+	case strings.Contains(text, "Connection closed before receiving a handshake response"),
+		strings.Contains(text, "WebSocket opening handshake timed out"):
+		return Unreachable
 	case strings.Contains(text, "Mixed Content"):
 		return Blocked
 	}
