@@ -36,6 +36,10 @@ type BrowserConfig struct {
 	ResolverRules string
 	// Timeout bounds one dial (default 10s).
 	Timeout time.Duration
+	// Parallel is how many sockets a batch (DialAll) has connecting at
+	// once (default 2). Chrome delays a renderer's new WebSocket
+	// connections exponentially in the number pending, so more is slower.
+	Parallel int
 	// TempDir is where the throwaway HOME and profile go (default os.TempDir).
 	TempDir string
 }
@@ -66,6 +70,9 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 2
 	}
 	if cfg.PageHost == "" {
 		cfg.PageHost = "app.wsslab.test"
@@ -172,6 +179,8 @@ func (b *Browser) Close() {
 
 // pageResult is what the page's wsslabDial resolves with.
 type pageResult struct {
+	// Ms is how long the page waited for this socket, in milliseconds.
+	Ms          float64 `json:"ms"`
 	Opened      bool    `json:"opened"`
 	Error       bool    `json:"error"`
 	Echo        *string `json:"echo"`
@@ -182,16 +191,36 @@ type pageResult struct {
 	TimedOut    bool    `json:"timedOut"`
 }
 
-// devtools collects the events that carry the reason the page never sees.
-// Its listener runs inside chromedp's read loop, so it only appends.
-type devtools struct {
-	mu       sync.Mutex
-	created  bool
+// socketEvents is what DevTools said about one WebSocket.
+type socketEvents struct {
+	url      string
 	frameErr []string
-	console  []string
-	closed   chan struct{}
-	once     sync.Once
 	evidence []string
+	closed   bool
+}
+
+// devtools collects, per socket, the events that carry the reason the page
+// never sees. Its listener runs inside chromedp's read loop, so it only
+// records.
+type devtools struct {
+	mu      sync.Mutex
+	sockets map[network.RequestID]*socketEvents
+	console []string
+	// changed is signalled (without blocking) whenever a socket closes.
+	changed chan struct{}
+}
+
+func newDevtools() *devtools {
+	return &devtools{sockets: map[network.RequestID]*socketEvents{}, changed: make(chan struct{}, 1)}
+}
+
+func (d *devtools) socket(id network.RequestID) *socketEvents {
+	s := d.sockets[id]
+	if s == nil {
+		s = &socketEvents{}
+		d.sockets[id] = s
+	}
+	return s
 }
 
 func (d *devtools) on(ev any) {
@@ -199,114 +228,179 @@ func (d *devtools) on(ev any) {
 	defer d.mu.Unlock()
 	switch ev := ev.(type) {
 	case *network.EventWebSocketCreated:
-		d.created = true
-		d.evidence = append(d.evidence, "Network.webSocketCreated "+ev.URL)
+		s := d.socket(ev.RequestID)
+		s.url = ev.URL
+		s.evidence = append(s.evidence, "Network.webSocketCreated "+ev.URL)
 	case *network.EventWebSocketHandshakeResponseReceived:
 		if ev.Response != nil {
-			d.evidence = append(d.evidence, fmt.Sprintf("Network.webSocketHandshakeResponseReceived %d %s", ev.Response.Status, ev.Response.StatusText))
+			s := d.socket(ev.RequestID)
+			s.evidence = append(s.evidence, fmt.Sprintf("Network.webSocketHandshakeResponseReceived %d %s", ev.Response.Status, ev.Response.StatusText))
 		}
 	case *network.EventWebSocketFrameError:
-		d.frameErr = append(d.frameErr, ev.ErrorMessage)
-		d.evidence = append(d.evidence, "Network.webSocketFrameError "+ev.ErrorMessage)
+		s := d.socket(ev.RequestID)
+		s.frameErr = append(s.frameErr, ev.ErrorMessage)
+		s.evidence = append(s.evidence, "Network.webSocketFrameError "+ev.ErrorMessage)
 	case *network.EventWebSocketClosed:
-		d.evidence = append(d.evidence, "Network.webSocketClosed")
-		d.once.Do(func() { close(d.closed) })
+		s := d.socket(ev.RequestID)
+		s.closed = true
+		s.evidence = append(s.evidence, "Network.webSocketClosed")
+		select {
+		case d.changed <- struct{}{}:
+		default:
+		}
 	case *cdplog.EventEntryAdded:
 		if e := ev.Entry; e != nil {
-			d.console = append(d.console, e.Text)
-			d.evidence = append(d.evidence, fmt.Sprintf("Log.entryAdded [%s/%s] %s", e.Source, e.Level, e.Text))
+			d.console = append(d.console, fmt.Sprintf("[%s/%s] %s", e.Source, e.Level, e.Text))
 		}
 	}
+}
+
+// openSockets counts sockets created but not yet closed.
+func (d *devtools) openSockets() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, s := range d.sockets {
+		if s.url != "" && !s.closed {
+			n++
+		}
+	}
+	return n
 }
 
 // Dial implements Client: a fresh browser context and tab load the page over
 // HTTPS, which opens new WebSocket(t.URL), sends t.Message and reports back.
 func (b *Browser) Dial(ctx context.Context, t Target) Observation {
+	return b.DialAll(ctx, []Target{t})[0]
+}
+
+// DialAll dials every target at once from one page in one fresh browser
+// context, and returns one observation per target, in order. Sockets to
+// different host:port endpoints share nothing Chrome keys by endpoint (socket
+// pools, TLS sessions, certificate verification results); the isolation test
+// (TestBatchIsolation) checks that a scenario's outcome does not depend on
+// what else ran in the batch, or in what order.
+func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
 	start := time.Now()
-	obs := Observation{Client: BrowserClient, URL: t.URL}
-	defer func() { obs.Duration = time.Since(start) }()
+	out := make([]Observation, len(targets))
+	for i, t := range targets {
+		out[i] = Observation{Client: BrowserClient, URL: t.URL}
+	}
+	if len(targets) == 0 {
+		return out
+	}
 	tabCtx, cancelTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	defer cancelTab()
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout+5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout+10*time.Second)
 	defer cancel()
 	// Tie the tab to the caller's context without binding the browser to it.
 	stop := context.AfterFunc(ctx, cancelTab)
 	defer stop()
 
-	dt := &devtools{closed: make(chan struct{})}
-	res, err := b.runPage(tabCtx, dt, t)
+	dt := newDevtools()
+	results, err := b.runPage(tabCtx, dt, targets)
 	if err != nil {
-		obs.Outcome, obs.Err = Failed, "browser: "+err.Error()
-		return obs
+		for i := range out {
+			out[i].Outcome, out[i].Err = Failed, "browser: "+err.Error()
+			out[i].Duration = time.Since(start)
+		}
+		return out
 	}
-	if dt.isCreated() && !res.TimedOut {
-		// Read what DevTools captured only after the socket is closed.
+	// Read what DevTools captured only after every socket is closed.
+	grace := time.NewTimer(2 * time.Second)
+	defer grace.Stop()
+	for dt.openSockets() > 0 {
 		select {
-		case <-dt.closed:
-		case <-time.After(2 * time.Second):
+		case <-dt.changed:
+		case <-grace.C:
+			goto classify
 		case <-ctx.Done():
+			goto classify
 		}
 	}
-	b.classify(&obs, res, dt, t)
-	return obs
+classify:
+	dt.mu.Lock()
+	defer dt.mu.Unlock()
+	for i, t := range targets {
+		classify(&out[i], results[i], dt, t)
+		out[i].Duration = time.Since(start)
+	}
+	return out
 }
 
-func (d *devtools) isCreated() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.created
-}
-
-func (b *Browser) runPage(tabCtx context.Context, dt *devtools, t Target) (pageResult, error) {
-	var res pageResult
+func (b *Browser) runPage(tabCtx context.Context, dt *devtools, targets []Target) ([]pageResult, error) {
 	if err := chromedp.Listen(tabCtx, dt.on); err != nil {
-		return res, fmt.Errorf("open tab: %w", err)
+		return nil, fmt.Errorf("open tab: %w", err)
 	}
 	if _, err := chromedp.Call(tabCtx, network.Enable, network.EnableParams{}); err != nil {
-		return res, fmt.Errorf("Network.enable: %w", err)
+		return nil, fmt.Errorf("Network.enable: %w", err)
 	}
 	if _, err := chromedp.Call(tabCtx, cdplog.Enable, cdp.Empty{}); err != nil {
-		return res, fmt.Errorf("Log.enable: %w", err)
+		return nil, fmt.Errorf("Log.enable: %w", err)
 	}
 	if err := chromedp.Do(tabCtx, chromedp.Navigate(b.pageURL)); err != nil {
-		return res, fmt.Errorf("load page %s: %w", b.pageURL, err)
+		return nil, fmt.Errorf("load page %s: %w", b.pageURL, err)
 	}
-	args, err := json.Marshal([]any{t.URL, t.Subprotocols, t.Message, b.cfg.Timeout.Milliseconds()})
-	if err != nil {
-		return res, err
+	type dialArgs struct {
+		URL       string   `json:"url"`
+		Protocols []string `json:"protocols"`
+		Message   string   `json:"msg"`
 	}
-	js := "wsslabDial(..." + string(args) + ")"
-	res, err = chromedp.Run(tabCtx, chromedp.Evaluate[pageResult](js, chromedp.EvalAwaitPromise))
+	args := make([]dialArgs, len(targets))
+	for i, t := range targets {
+		args[i] = dialArgs{t.URL, t.Subprotocols, t.Message}
+	}
+	js, err := json.Marshal(args)
 	if err != nil {
-		return res, fmt.Errorf("run page script: %w", err)
+		return nil, err
+	}
+	expr := fmt.Sprintf("wsslabDialAll(%s, %d, %d)", js, b.cfg.Parallel, b.cfg.Timeout.Milliseconds())
+	res, err := chromedp.Run(tabCtx, chromedp.Evaluate[[]pageResult](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return nil, fmt.Errorf("run page script: %w", err)
+	}
+	if len(res) != len(targets) {
+		return nil, fmt.Errorf("page returned %d results for %d sockets", len(res), len(targets))
 	}
 	return res, nil
 }
 
-func (b *Browser) classify(obs *Observation, res pageResult, dt *devtools, t Target) {
-	dt.mu.Lock()
-	defer dt.mu.Unlock()
-	obs.Evidence = append(obs.Evidence, dt.evidence...)
-	obs.Evidence = append(obs.Evidence, fmt.Sprintf("page: opened=%v error=%v close=%d thrown=%q", res.Opened, res.Error, res.CloseCode, res.Thrown))
+// classify turns what the page and DevTools saw for one target into an
+// Observation. dt.mu is held.
+func classify(obs *Observation, res pageResult, dt *devtools, t Target) {
+	var sock *socketEvents
+	for _, s := range dt.sockets {
+		if s.url == t.URL {
+			sock = s
+			break
+		}
+	}
+	if sock != nil {
+		obs.Evidence = append(obs.Evidence, sock.evidence...)
+	}
+	// The console line as DevTools shows it, the closest thing to what a
+	// developer sees in the Console tab. It names the URL, which is how a
+	// line is matched to its socket.
+	for _, line := range dt.console {
+		if strings.Contains(line, "'"+t.URL+"'") {
+			obs.Evidence = append(obs.Evidence, "Log.entryAdded "+line)
+			if obs.Err == "" {
+				_, obs.Err, _ = strings.Cut(line, "] ")
+			}
+		}
+	}
+	obs.Evidence = append(obs.Evidence, fmt.Sprintf("page: opened=%v error=%v close=%d thrown=%q after %.0fms", res.Opened, res.Error, res.CloseCode, res.Thrown, res.Ms))
 	obs.CloseCode = res.CloseCode
 	obs.Subprotocol = res.Protocol
 	if res.Echo != nil {
 		obs.Echo = *res.Echo
 	}
-	// The console line as DevTools shows it, the closest thing to what a
-	// developer sees in the Console tab.
-	for _, line := range dt.console {
-		if strings.Contains(line, "WebSocket") || strings.Contains(line, "Mixed Content") {
-			obs.Err = line
-			break
-		}
-	}
 	switch {
-	case len(dt.frameErr) > 0:
-		obs.NetError = BrowserReason(dt.frameErr[0])
-		obs.Outcome = ClassifyNetError(dt.frameErr[0])
+	case sock != nil && len(sock.frameErr) > 0:
+		obs.NetError = BrowserReason(sock.frameErr[0])
+		obs.Outcome = ClassifyNetError(sock.frameErr[0])
 	case res.Thrown != "":
-		obs.Outcome = ClassifyNetError(strings.Join(append(dt.console, res.Thrown), "\n"))
+		obs.Outcome = ClassifyNetError(obs.Err + "\n" + res.Thrown)
 		if obs.Err == "" {
 			obs.Err = res.Thrown
 		}

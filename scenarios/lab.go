@@ -130,7 +130,10 @@ type Result struct {
 
 // Dial runs one client against the instance and compares with Want.
 func (in *Instance) Dial(ctx context.Context, c harness.Client) Result {
-	obs := c.Dial(ctx, in.Target())
-	want := in.Scenario.Want.For(c.Name())
+	return in.result(c.Name(), c.Dial(ctx, in.Target()))
+}
+
+func (in *Instance) result(client string, obs harness.Observation) Result {
+	want := in.Scenario.Want.For(client)
 	return Result{Scenario: in.Scenario.ID, Observation: obs, Expected: want, Matched: want.Match(obs)}
 }

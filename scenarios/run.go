@@ -2,31 +2,88 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 
 	"github.com/wsslab/wsslab/harness"
 )
 
-// Run starts each scenario's server in turn, dials it with every client and
-// returns the results in table order (scenario, then client order). progress,
-// if not nil, is called after each result.
-func (l *Lab) Run(ctx context.Context, list []Scenario, clients []harness.Client, progress func(Result)) ([]Result, error) {
-	var out []Result
+// BatchDialer is a client that dials many targets at once (the browser: one
+// page, many sockets). Lab.Run uses it when a client has it.
+type BatchDialer interface {
+	DialAll(ctx context.Context, targets []harness.Target) []harness.Observation
+}
+
+// StartAll starts every scenario's server. On error the ones started are
+// closed again.
+func (l *Lab) StartAll(ctx context.Context, list []Scenario) ([]*Instance, error) {
+	var ins []*Instance
 	for _, sc := range list {
 		in, err := l.Start(ctx, sc, "")
 		if err != nil {
-			return out, err
+			CloseAll(ins)
+			return nil, err
 		}
-		for _, c := range clients {
-			r := in.Dial(ctx, c)
-			out = append(out, r)
-			if progress != nil {
+		ins = append(ins, in)
+	}
+	return ins, nil
+}
+
+// CloseAll stops every instance.
+func CloseAll(ins []*Instance) {
+	for _, in := range ins {
+		in.Close()
+	}
+}
+
+// DialAll dials every instance with one client — in one batch when the
+// client is a BatchDialer — and returns one result per instance, in order.
+func DialAll(ctx context.Context, ins []*Instance, c harness.Client) []Result {
+	out := make([]Result, len(ins))
+	if b, ok := c.(BatchDialer); ok {
+		targets := make([]harness.Target, len(ins))
+		for i, in := range ins {
+			targets[i] = in.Target()
+		}
+		for i, obs := range b.DialAll(ctx, targets) {
+			out[i] = ins[i].result(c.Name(), obs)
+		}
+		return out
+	}
+	for i, in := range ins {
+		out[i] = in.Dial(ctx, c)
+	}
+	return out
+}
+
+// Run starts the servers of every scenario in list, dials them with every
+// client and returns the results in table order (scenario, then client).
+// progress, if not nil, is called for each result as soon as it is known.
+func (l *Lab) Run(ctx context.Context, list []Scenario, clients []harness.Client, progress func(Result)) ([]Result, error) {
+	ins, err := l.StartAll(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	defer CloseAll(ins)
+	byClient := make([][]Result, len(clients))
+	for j, c := range clients {
+		byClient[j] = DialAll(ctx, ins, c)
+		if progress != nil {
+			for _, r := range byClient[j] {
 				progress(r)
 			}
 		}
-		in.Close()
 		if err := ctx.Err(); err != nil {
-			return out, err
+			return nil, err
 		}
+	}
+	out := make([]Result, 0, len(ins)*len(clients))
+	for i := range ins {
+		for j := range clients {
+			out = append(out, byClient[j][i])
+		}
+	}
+	if len(out) == 0 && len(list) > 0 {
+		return nil, errors.New("no clients to run")
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wsslab/wsslab/harness"
@@ -43,25 +44,39 @@ func browserFor(t *testing.T) *harness.Browser {
 // TestScenarios runs the whole table: every scenario, every client. Select
 // one with -run 'TestScenarios/self-signed' or one client with
 // -run 'TestScenarios/self-signed/browser'.
+//
+// Every server starts first; the first browser subtest then dials all of them
+// from one page in one batch (see Browser.DialAll and TestBatchIsolation),
+// and each browser subtest checks its own scenario's observation.
 func TestScenarios(t *testing.T) {
-	for _, sc := range Table {
+	ins, err := lab.StartAll(t.Context(), Table)
+	t.Cleanup(func() { CloseAll(ins) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		once    sync.Once
+		browser []Result
+	)
+	browserResult := func(t *testing.T, i int) Result {
+		b := browserFor(t)
+		once.Do(func() { browser = DialAll(context.Background(), ins, b) })
+		return browser[i]
+	}
+	for i, in := range ins {
+		sc := in.Scenario
 		t.Run(sc.ID, func(t *testing.T) {
-			in, err := lab.Start(t.Context(), sc, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(in.Close)
 			clients := []struct {
 				name string
-				get  func(*testing.T) harness.Client
+				dial func(*testing.T) Result
 			}{
-				{harness.BrowserClient, func(t *testing.T) harness.Client { return browserFor(t) }},
-				{harness.LaxClient, func(*testing.T) harness.Client { return lab.Lax }},
-				{harness.StrictClient, func(*testing.T) harness.Client { return lab.Strict }},
+				{harness.BrowserClient, func(t *testing.T) Result { return browserResult(t, i) }},
+				{harness.LaxClient, func(t *testing.T) Result { return in.Dial(t.Context(), lab.Lax) }},
+				{harness.StrictClient, func(t *testing.T) Result { return in.Dial(t.Context(), lab.Strict) }},
 			}
 			for _, c := range clients {
 				t.Run(c.name, func(t *testing.T) {
-					r := in.Dial(t.Context(), c.get(t))
+					r := c.dial(t)
 					t.Logf("%-7s %-20s %s", r.Client, r.Outcome, firstNonEmpty(r.NetError, r.Err))
 					if !r.Matched {
 						t.Errorf("%s against %s: got %s, want %s\nevidence:\n  %s",
