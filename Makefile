@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all deps build test demo vet clean
+.PHONY: all deps build test demo vet clean bench soak
 
 all: test
 
@@ -23,3 +23,15 @@ demo: deps build
 
 clean:
 	rm -rf bin
+
+## bench: speed figures (full matrix incl. Chromium start, browser per scenario, Go clients)
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime=10x ./scenarios
+
+## soak: the full matrix N times (fresh browser each); fails on any outcome that differs.
+## LOAD=1 keeps the other core busy with a go build loop meanwhile.
+N ?= 20
+soak: deps
+	@if [ "$(LOAD)" = 1 ]; then (while :; do $(GO) build -a -o /dev/null ./... >/dev/null 2>&1; done) & echo $$! > .soak-load.pid; fi; \
+	WSSLAB_SOAK=$(N) $(GO) test -count=1 -run 'TestSoak' -timeout 60m -v ./scenarios; rc=$$?; \
+	if [ -f .soak-load.pid ]; then kill $$(cat .soak-load.pid) 2>/dev/null; rm -f .soak-load.pid; fi; exit $$rc

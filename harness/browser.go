@@ -77,7 +77,10 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 	if cfg.PageHost == "" {
 		cfg.PageHost = "app.wsslab.test"
 	}
-	dir, err := os.MkdirTemp(cfg.TempDir, "wsslab-browser-")
+	// A run killed by -timeout or SIGKILL cannot clean up after itself; the
+	// next run does.
+	SweepStale(cfg.TempDir)
+	dir, err := MkdirTemp(cfg.TempDir, "browser")
 	if err != nil {
 		return nil, fmt.Errorf("harness: browser temp dir: %w", err)
 	}
@@ -173,6 +176,9 @@ func (b *Browser) Close() {
 		if b.page != nil {
 			b.page.Close()
 		}
+		// Chromium children (zygote, crashpad) can outlive the main process
+		// for a moment and write into the profile while it is removed.
+		KillUsing(b.dir)
 		os.RemoveAll(b.dir)
 	})
 }

@@ -24,6 +24,9 @@ type Lab struct {
 	PKI *certs.PKI
 	// Backend runs the scenario servers; nil means harness.InProcess.
 	Backend harness.Backend
+	// TempDir is where the browser's throwaway HOME and profile go
+	// ("" = os.TempDir()).
+	TempDir string
 	Lax     *harness.GoClient
 	Strict  *harness.GoClient
 
@@ -57,6 +60,7 @@ func (l *Lab) Browser(ctx context.Context) (*harness.Browser, error) {
 		Roots:    []*x509.Certificate{l.PKI.Root.Cert},
 		PageHost: PageHost,
 		PageCert: page.TLSCertificate(),
+		TempDir:  l.TempDir,
 	})
 	return l.browser, l.browserErr
 }

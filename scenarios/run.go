@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/wsslab/wsslab/harness"
 )
@@ -64,17 +65,27 @@ func (l *Lab) Run(ctx context.Context, list []Scenario, clients []harness.Client
 		return nil, err
 	}
 	defer CloseAll(ins)
+	// Clients dial concurrently: the browser's batch is mostly waiting on
+	// Chromium, while the Go clients need a few milliseconds of CPU each.
 	byClient := make([][]Result, len(clients))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
 	for j, c := range clients {
-		byClient[j] = DialAll(ctx, ins, c)
-		if progress != nil {
-			for _, r := range byClient[j] {
-				progress(r)
+		wg.Go(func() {
+			rs := DialAll(ctx, ins, c)
+			byClient[j] = rs
+			if progress != nil {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, r := range rs {
+					progress(r)
+				}
 			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	out := make([]Result, 0, len(ins)*len(clients))
 	for i := range ins {
