@@ -34,4 +34,4 @@ N ?= 20
 soak: deps
 	@if [ "$(LOAD)" = 1 ]; then (while :; do $(GO) build -a -o /dev/null ./... >/dev/null 2>&1; done) & echo $$! > .soak-load.pid; fi; \
 	WSSLAB_SOAK=$(N) $(GO) test -count=1 -run 'TestSoak' -timeout 60m -v ./scenarios; rc=$$?; \
-	if [ -f .soak-load.pid ]; then kill $$(cat .soak-load.pid) 2>/dev/null; rm -f .soak-load.pid; fi; exit $$rc
+	if [ -f .soak-load.pid ]; then pkill -P $$(cat .soak-load.pid) 2>/dev/null; kill $$(cat .soak-load.pid) 2>/dev/null; rm -f .soak-load.pid; fi; exit $$rc

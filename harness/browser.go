@@ -114,7 +114,9 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 		opts = append(opts, chromedp.NoSandbox)
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelB := chromedp.NewContext(allocCtx)
+	// chromedp logs protocol errors with the log package; a failed start is
+	// reported once, as the returned error, instead.
+	bctx, cancelB := chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(string, ...any) {}))
 	b.ctx = bctx
 	b.cancel = func() { cancelB(); cancelAlloc() }
 	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
@@ -124,7 +126,8 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 	select {
 	case err := <-started:
 		if err != nil {
-			return nil, fmt.Errorf("harness: start chromium (%s): %w", exe, err)
+			// Chromium's own output can span lines; the error is one line.
+			return nil, fmt.Errorf("harness: start chromium (%s): %s", exe, oneLine(err.Error()))
 		}
 	case <-startCtx.Done():
 		return nil, fmt.Errorf("harness: start chromium (%s): %w", exe, startCtx.Err())
