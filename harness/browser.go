@@ -38,6 +38,9 @@ type BrowserConfig struct {
 	Timeout time.Duration
 	// TempDir is where the throwaway HOME and profile go (default os.TempDir).
 	TempDir string
+	// Screenshots makes every Dial capture the page as the browser rendered
+	// it after the dial (Observation.Screenshot, PNG), for reports.
+	Screenshots bool
 }
 
 // Browser is one headless Chromium process. Each Dial runs in its own
@@ -248,6 +251,15 @@ func (b *Browser) Dial(ctx context.Context, t Target) Observation {
 		}
 	}
 	b.classify(&obs, res, dt, t)
+	if b.cfg.Screenshots {
+		// The page has already shown its final status: wsslabDial resolves
+		// only after close (or a throw, or its timeout).
+		if png, err := chromedp.Run(tabCtx, chromedp.CaptureScreenshot()); err == nil {
+			obs.Screenshot = png
+		} else {
+			obs.Evidence = append(obs.Evidence, "screenshot: "+err.Error())
+		}
+	}
 	return obs
 }
 
