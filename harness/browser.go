@@ -253,8 +253,9 @@ func (b *Browser) Dial(ctx context.Context, t Target) Observation {
 	b.classify(&obs, res, dt, t)
 	if b.cfg.Screenshots {
 		// The page has already shown its final status: wsslabDial resolves
-		// only after close (or a throw, or its timeout).
-		if png, err := chromedp.Run(tabCtx, chromedp.CaptureScreenshot()); err == nil {
+		// only after close (or a throw, or its timeout). The body is the
+		// page's content, without the empty rest of the viewport.
+		if png, err := chromedp.Run(tabCtx, chromedp.Screenshot(chromedp.CSS("body"))); err == nil {
 			obs.Screenshot = png
 		} else {
 			obs.Evidence = append(obs.Evidence, "screenshot: "+err.Error())
