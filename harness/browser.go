@@ -96,6 +96,9 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 		chromedp.DisableGPU,
 		// HOME points Chromium at the throwaway NSS database.
 		chromedp.Env("HOME="+home),
+		// Chromium leaves an org.chromium.Chromium.* directory in TMPDIR
+		// when it is stopped; keep it inside dir, which Close removes.
+		chromedp.Env("TMPDIR="+dir),
 		chromedp.Flag("host-resolver-rules", cfg.ResolverRules),
 		// QUIC would bypass nothing here but adds noise; keep plain TCP+TLS.
 		chromedp.Flag("disable-quic", true),

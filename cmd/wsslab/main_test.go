@@ -96,6 +96,7 @@ func newChromium(t *testing.T) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("TMPDIR="+t.TempDir()),
 		chromedp.DisableGPU,
 		chromedp.WindowSize(1280, 900),
 		chromedp.Flag("disable-quic", true),

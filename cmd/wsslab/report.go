@@ -137,9 +137,15 @@ func (c *collector) collect(ctx context.Context, list []scenarios.Scenario) (*re
 		}
 		run := scenarioRun{Scenario: sc, URL: in.URL, Served: describe(in.Leaf.Served), NotServed: describe(in.Leaf.NotServed())}
 		for _, name := range clientOrder {
+			if ctx.Err() != nil {
+				break // interrupted: a dial now would only report the cancellation
+			}
 			var r clientResult
 			if cl, ok := clients[name]; ok {
 				r = clientResult{Result: in.Dial(ctx, cl)}
+				if ctx.Err() != nil {
+					break // cut short by the interruption: not an observation
+				}
 			} else {
 				r = clientResult{Skip: c.skipBrowser, Result: scenarios.Result{
 					Scenario:    sc.ID,

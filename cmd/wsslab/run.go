@@ -170,7 +170,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rep, err := c.collect(ctx, list)
 	if err != nil {
 		if ctx.Err() != nil {
-			return errorf(stderr, "run: interrupted after %d scenario(s)", len(rep.Scenarios))
+			return errorf(stderr, "run: interrupted; the browser and every server are stopped, no report written")
 		}
 		return errorf(stderr, "run: %v", err)
 	}

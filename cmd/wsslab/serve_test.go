@@ -257,6 +257,7 @@ func TestServeInBrowser(t *testing.T) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("TMPDIR="+t.TempDir()),
 		chromedp.Env("HOME="+home),
 		chromedp.Flag("host-resolver-rules", "MAP *.wsslab.test 127.0.0.1"),
 		chromedp.Flag("disable-quic", true),
