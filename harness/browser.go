@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -96,9 +97,6 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 		chromedp.DisableGPU,
 		// HOME points Chromium at the throwaway NSS database.
 		chromedp.Env("HOME="+home),
-		// Chromium leaves an org.chromium.Chromium.* directory in TMPDIR
-		// when it is stopped; keep it inside dir, which Close removes.
-		chromedp.Env("TMPDIR="+dir),
 		chromedp.Flag("host-resolver-rules", cfg.ResolverRules),
 		// QUIC would bypass nothing here but adds noise; keep plain TCP+TLS.
 		chromedp.Flag("disable-quic", true),
@@ -172,8 +170,24 @@ func (b *Browser) Close() {
 		if b.page != nil {
 			b.page.Close()
 		}
+		removeSingletonDir(filepath.Join(b.dir, "profile"))
 		os.RemoveAll(b.dir)
 	})
+}
+
+// removeSingletonDir removes the $TMPDIR/org.chromium.Chromium.XXXXXX
+// directory that holds Chromium's singleton socket; the profile's
+// SingletonSocket symlink points into it. A stopped (killed) Chromium leaves
+// it behind. Moving TMPDIR into the browser's dir instead breaks Chromium
+// when the path is long: a unix socket path is limited to 108 bytes.
+func removeSingletonDir(profile string) {
+	target, err := os.Readlink(filepath.Join(profile, "SingletonSocket"))
+	if err != nil {
+		return
+	}
+	if dir := filepath.Dir(target); strings.HasPrefix(filepath.Base(dir), "org.chromium.") {
+		os.RemoveAll(dir)
+	}
 }
 
 // pageResult is what the page's wsslabDial resolves with.

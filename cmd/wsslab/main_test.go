@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,10 +94,10 @@ func newChromium(t *testing.T) context.Context {
 	if err != nil {
 		t.Fatal(err)
 	}
+	profile := t.TempDir()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Env("TMPDIR="+t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.DisableGPU,
 		chromedp.WindowSize(1280, 900),
 		chromedp.Flag("disable-quic", true),
@@ -108,9 +109,22 @@ func newChromium(t *testing.T) context.Context {
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	t.Cleanup(func() { cancel(); cancelAlloc(); removeSingletonDir(profile) })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// removeSingletonDir removes the $TMPDIR/org.chromium.Chromium.XXXXXX
+// directory a stopped Chromium leaves behind (the profile's SingletonSocket
+// symlink points into it), like harness.Browser.Close does.
+func removeSingletonDir(profile string) {
+	target, err := os.Readlink(filepath.Join(profile, "SingletonSocket"))
+	if err != nil {
+		return
+	}
+	if dir := filepath.Dir(target); strings.HasPrefix(filepath.Base(dir), "org.chromium.") {
+		os.RemoveAll(dir)
+	}
 }

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/wsslab/wsslab/harness"
@@ -250,5 +254,44 @@ func TestFirstSentence(t *testing.T) {
 		if got := firstSentence(in); got != want {
 			t.Errorf("firstSentence(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestRunInterrupted: Ctrl-C in the middle of a run stops it with exit 2 and
+// leaves nothing behind (the browser's temp dir, Chromium's own TMPDIR files).
+func TestRunInterrupted(t *testing.T) {
+	needBrowser(t)
+	tmp := t.TempDir()
+	cmd := wsslab(t.Context(), "run")
+	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stderr)
+	var rest strings.Builder
+	for lines.Scan() {
+		rest.WriteString(lines.Text() + "\n")
+		if strings.HasPrefix(lines.Text(), "[ 1/") {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	for lines.Scan() {
+		rest.WriteString(lines.Text() + "\n")
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitUsage {
+		t.Errorf("exit: %v, want 2", err)
+	}
+	if !strings.Contains(rest.String(), "ERROR: run: interrupted") {
+		t.Errorf("stderr after SIGINT: %q", rest.String())
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }

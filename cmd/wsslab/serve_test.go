@@ -254,10 +254,10 @@ func TestServeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	exe, _ := harness.FindChromium()
+	profile := t.TempDir()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Env("TMPDIR="+t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Env("HOME="+home),
 		chromedp.Flag("host-resolver-rules", "MAP *.wsslab.test 127.0.0.1"),
 		chromedp.Flag("disable-quic", true),
@@ -269,7 +269,7 @@ func TestServeInBrowser(t *testing.T) {
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	t.Cleanup(func() { cancel(); cancelAlloc(); removeSingletonDir(profile) })
 	ctx, cancelT := context.WithTimeout(ctx, time.Minute)
 	defer cancelT()
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.IndexURL)); err != nil {
