@@ -82,7 +82,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var scen string
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.IntVar(&cfg.BasePort, "base-port", defaultBasePort, "scenario N of the table listens on `PORT`+N")
-	fs.IntVar(&cfg.IndexPort, "index-port", 0, "port of the HTTP index page (default: base-port - 1)")
+	fs.IntVar(&cfg.IndexPort, "index-port", 0, "serve the HTTP index page on `PORT` (default: base-port - 1)")
 	fs.StringVar(&cfg.Dir, "dir", "", "write the test root (root.pem) to `DIR` and keep it (default: a temporary directory, removed on exit)")
 	fs.StringVar(&scen, "scenario", "", "comma-separated scenario ids or globs to serve (default: all)")
 	if code, ok := parseFlags(fs, serveUsage, args, stdout, stderr); !ok {
