@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,9 @@ type BrowserConfig struct {
 	Parallel int
 	// TempDir is where the throwaway HOME and profile go (default os.TempDir).
 	TempDir string
+	// Screenshots makes every Dial capture the page as the browser rendered
+	// it after the dial (Observation.Screenshot, PNG), for reports.
+	Screenshots bool
 }
 
 // Browser is one headless Chromium process. Each Dial runs in its own
@@ -182,8 +186,24 @@ func (b *Browser) Close() {
 		// Chromium children (zygote, crashpad) can outlive the main process
 		// for a moment and write into the profile while it is removed.
 		KillUsing(b.dir)
+		removeSingletonDir(b.dir)
 		os.RemoveAll(b.dir)
 	})
+}
+
+// removeSingletonDir removes the $TMPDIR/org.chromium.Chromium.XXXXXX
+// directory that holds Chromium's singleton socket; the profile's
+// SingletonSocket symlink points into it. A stopped (killed) Chromium leaves
+// it behind. Moving TMPDIR into the browser's dir instead breaks Chromium
+// when the path is long: a unix socket path is limited to 108 bytes.
+func removeSingletonDir(browserDir string) {
+	target, err := os.Readlink(filepath.Join(browserDir, "profile", "SingletonSocket"))
+	if err != nil {
+		return
+	}
+	if dir := filepath.Dir(target); strings.HasPrefix(filepath.Base(dir), "org.chromium.") {
+		os.RemoveAll(dir)
+	}
 }
 
 // pageResult is what the page's wsslabDial resolves with.
@@ -298,6 +318,13 @@ func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
 	if len(targets) == 0 {
 		return out
 	}
+	if b.cfg.Screenshots && len(targets) > 1 {
+		// A screenshot shows one scenario's page: dial each alone.
+		for i, t := range targets {
+			out[i] = b.DialAll(ctx, []Target{t})[0]
+		}
+		return out
+	}
 	tabCtx, cancelTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	defer cancelTab()
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout+10*time.Second)
@@ -329,10 +356,20 @@ func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
 	}
 classify:
 	dt.mu.Lock()
-	defer dt.mu.Unlock()
 	for i, t := range targets {
 		classify(&out[i], results[i], dt, t)
 		out[i].Duration = time.Since(start)
+	}
+	dt.mu.Unlock()
+	if b.cfg.Screenshots {
+		// The page has already shown its final status: wsslabDial resolves
+		// only after close (or a throw, or its timeout). The body is the
+		// page's content, without the empty rest of the viewport.
+		if png, err := chromedp.Run(tabCtx, chromedp.Screenshot(chromedp.CSS("body"))); err == nil {
+			out[0].Screenshot = png
+		} else {
+			out[0].Evidence = append(out[0].Evidence, "screenshot: "+err.Error())
+		}
 	}
 	return out
 }

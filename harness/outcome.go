@@ -75,6 +75,9 @@ type Observation struct {
 	// error chain, the HTTP status.
 	Evidence []string      `json:"evidence,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+	// Screenshot is a PNG of the page after the dial, when the browser was
+	// started with BrowserConfig.Screenshots; nil otherwise.
+	Screenshot []byte `json:"-"`
 }
 
 // ClassifyGo classifies an error from a Go WebSocket dial by its type, the way

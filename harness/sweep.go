@@ -43,6 +43,7 @@ func SweepStale(parent string) ([]string, error) {
 		}
 		dir := filepath.Join(parent, e.Name())
 		KillUsing(dir)
+		removeSingletonDir(dir)
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, err)
 			continue

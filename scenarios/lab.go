@@ -27,8 +27,11 @@ type Lab struct {
 	// TempDir is where the browser's throwaway HOME and profile go
 	// ("" = os.TempDir()).
 	TempDir string
-	Lax     *harness.GoClient
-	Strict  *harness.GoClient
+	// Screenshots makes the browser capture the page after each dial (for
+	// reports); each scenario is then dialed alone, which is slower.
+	Screenshots bool
+	Lax         *harness.GoClient
+	Strict      *harness.GoClient
 
 	mu         sync.Mutex
 	browser    *harness.Browser
@@ -57,10 +60,11 @@ func (l *Lab) Browser(ctx context.Context) (*harness.Browser, error) {
 		return nil, err
 	}
 	l.browser, l.browserErr = harness.StartBrowser(ctx, harness.BrowserConfig{
-		Roots:    []*x509.Certificate{l.PKI.Root.Cert},
-		PageHost: PageHost,
-		PageCert: page.TLSCertificate(),
-		TempDir:  l.TempDir,
+		Roots:       []*x509.Certificate{l.PKI.Root.Cert},
+		PageHost:    PageHost,
+		PageCert:    page.TLSCertificate(),
+		TempDir:     l.TempDir,
+		Screenshots: l.Screenshots,
 	})
 	return l.browser, l.browserErr
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,8 +90,12 @@ func TestNoLeaks(t *testing.T) {
 	if len(harness.ProcessesUsing(dir)) == 0 {
 		t.Fatal("no Chromium process uses the lab's temp dir while it runs: the leak check would prove nothing")
 	}
+	singleton := singletonDir(t, dir)
 	CloseAll(ins)
 	l.Close()
+	if _, err := os.Stat(singleton); err == nil {
+		t.Errorf("Chromium's singleton dir %s left after Close", singleton)
+	}
 	if pids := harness.ProcessesUsing(dir); len(pids) > 0 {
 		t.Errorf("Chromium processes left after Close: %v", pids)
 	}
@@ -151,6 +156,7 @@ func TestInterruptedRun(t *testing.T) {
 			if len(harness.ProcessesUsing(dir)) == 0 {
 				t.Fatal("child's Chromium not found: the check would prove nothing")
 			}
+			singleton := singletonDir(t, dir)
 			cmd.Process.Signal(sig)
 			cmd.Wait()
 			// After SIGKILL, Chromium dies with its parent (PDEATHSIG) but the
@@ -170,6 +176,9 @@ func TestInterruptedRun(t *testing.T) {
 			if pids := harness.ProcessesUsing(dir); len(pids) > 0 {
 				t.Errorf("processes left after %s: %v", sig, pids)
 			}
+			if _, err := os.Stat(singleton); err == nil {
+				t.Errorf("Chromium's singleton dir %s left after %s", singleton, sig)
+			}
 		})
 	}
 }
@@ -181,4 +190,19 @@ func waitGone(t *testing.T, dir string) {
 	for len(harness.ProcessesUsing(dir)) > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// singletonDir finds the $TMPDIR/org.chromium.Chromium.* dir of the one
+// browser running under dir (its profile links to it), which lies outside dir.
+func singletonDir(t *testing.T, dir string) string {
+	t.Helper()
+	links, _ := filepath.Glob(filepath.Join(dir, "wsslab-browser-*", "profile", "SingletonSocket"))
+	if len(links) != 1 {
+		t.Fatalf("want one browser profile under %s, found %v", dir, links)
+	}
+	target, err := os.Readlink(links[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(target)
 }

@@ -65,8 +65,26 @@ func (l *Lab) Run(ctx context.Context, list []Scenario, clients []harness.Client
 		return nil, err
 	}
 	defer CloseAll(ins)
-	// Clients dial concurrently: the browser's batch is mostly waiting on
-	// Chromium, while the Go clients need a few milliseconds of CPU each.
+	grid, err := DialGrid(ctx, ins, clients, progress)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, 0, len(ins)*len(clients))
+	for _, row := range grid {
+		out = append(out, row...)
+	}
+	if len(out) == 0 && len(list) > 0 {
+		return nil, errors.New("no clients to run")
+	}
+	return out, nil
+}
+
+// DialGrid dials every instance with every client and returns
+// grid[instance][client]. Clients dial concurrently: the browser's batch is
+// mostly waiting on Chromium, while the Go clients need a few milliseconds of
+// CPU each. progress (may be nil) is called for each result, never
+// concurrently.
+func DialGrid(ctx context.Context, ins []*Instance, clients []harness.Client, progress func(Result)) ([][]Result, error) {
 	byClient := make([][]Result, len(clients))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -87,14 +105,12 @@ func (l *Lab) Run(ctx context.Context, list []Scenario, clients []harness.Client
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]Result, 0, len(ins)*len(clients))
+	grid := make([][]Result, len(ins))
 	for i := range ins {
+		grid[i] = make([]Result, len(clients))
 		for j := range clients {
-			out = append(out, byClient[j][i])
+			grid[i][j] = byClient[j][i]
 		}
 	}
-	if len(out) == 0 && len(list) > 0 {
-		return nil, errors.New("no clients to run")
-	}
-	return out, nil
+	return grid, nil
 }

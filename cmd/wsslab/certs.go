@@ -1,0 +1,319 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/wsslab/wsslab/certs"
+	"github.com/wsslab/wsslab/scenarios"
+)
+
+func init() {
+	register("certs", "write a scenario's PEM files (certbot layout) and the openssl commands that show its defect", cmdCerts)
+}
+
+const certsUsage = `usage: wsslab certs SCENARIO DIR
+
+Mints the scenario's certificate under a fresh test PKI and writes, in DIR:
+
+  cert.pem          the leaf alone
+  chain.pem         the intermediate(s): what cert.pem is missing
+  fullchain.pem     leaf + intermediate(s): what a server must send
+  privkey.pem       the leaf's private key
+  root.pem          the root the leaf's own chain ends at (the leaf itself
+                    when self-signed)
+  served.pem        exactly what the scenario's server sends
+  trusted-root.pem  the only root wsslab's browser and strict client trust:
+                    stand-in for a browser's trust store
+
+Then prints the openssl commands that show the defect (names in the SAN,
+dates, verifying the served chain as a browser would) and what each prints.
+Each run mints a new PKI, so files from different runs do not chain.
+
+Exit status: 0 written, 2 bad input (unknown scenario, unwritable DIR).
+
+Example:
+  wsslab certs missing-intermediate /tmp/mi
+
+Scenarios: ` // + ids, appended at run time
+
+// Names of the files certs writes besides certbot's.
+const (
+	servedFile      = "served.pem"
+	trustedRootFile = "trusted-root.pem"
+)
+
+func cmdCerts(args []string) int { return certsMain(args, os.Stdout, os.Stderr) }
+
+func certsMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("certs", flag.ContinueOnError)
+	usage := certsUsage + strings.Join(scenarios.IDs(), ", ") + "\n"
+	if code, ok := parseFlags(fs, usage, args, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() != 2 {
+		return errorf(stderr, "certs: want SCENARIO DIR, got %d argument(s) (see wsslab certs --help)", fs.NArg())
+	}
+	sc, err := scenarios.Lookup(fs.Arg(0))
+	if err != nil {
+		return errorf(stderr, "certs: %v", err)
+	}
+	if sc.Server.Plain {
+		return errorf(stderr, "certs: scenario %s serves plain ws:// and has no certificate (its lesson is mixed content)", sc.ID)
+	}
+	dir := fs.Arg(1)
+	pki, err := certs.NewPKI()
+	if err != nil {
+		return errorf(stderr, "certs: %v", err)
+	}
+	leaf, err := pki.Mint(sc.Cert)
+	if err != nil {
+		return errorf(stderr, "certs: %v", err)
+	}
+	if err := writeScenarioPEM(dir, pki, leaf); err != nil {
+		return errorf(stderr, "certs: %v", err)
+	}
+	fmt.Fprintf(stdout, "Wrote %s's certificate to %s: cert.pem chain.pem fullchain.pem privkey.pem root.pem %s %s\n",
+		sc.ID, dir, servedFile, trustedRootFile)
+	fmt.Fprintf(stdout, "Scenario: %s.\nThe server sends %s.\n\n", sc.Description, servedWords(leaf))
+	fmt.Fprintln(stdout, "See it with openssl:")
+	for _, c := range opensslChecks(sc, dir) {
+		fmt.Fprintf(stdout, "\n  # %s\n  %s\n", c.Why, c.Command())
+		switch {
+		case c.Look != "" && c.Note != "":
+			fmt.Fprintf(stdout, "  #   -> prints %q: %s\n", c.Look, c.Note)
+		case c.Look != "":
+			fmt.Fprintf(stdout, "  #   -> prints %q\n", c.Look)
+		case c.Note != "":
+			fmt.Fprintf(stdout, "  #   -> %s\n", c.Note)
+		}
+	}
+	port := 9440
+	for i, s := range scenarios.Table {
+		if s.ID == sc.ID {
+			port += i
+		}
+	}
+	sni := "-servername " + sc.Host
+	if net.ParseIP(sc.Host) != nil {
+		sni = "-noservername" // clients send no SNI for an IP address
+	}
+	fmt.Fprintf(stdout, "\n  # Against `wsslab serve` (default ports; it mints its own root and prints where):\n  openssl s_client -connect 127.0.0.1:%d %s -showcerts -CAfile SERVE_DIR/root.pem </dev/null\n", port, sni)
+	fmt.Fprintf(stdout, "\nWhy: %s\nFix: %s\n", sc.Lesson, sc.Fix)
+	return exitOK
+}
+
+func writeScenarioPEM(dir string, pki *certs.PKI, leaf *certs.Leaf) error {
+	if err := certs.WriteCertbot(dir, leaf); err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{
+		servedFile:      certs.PEM(leaf.Served...),
+		trustedRootFile: certs.PEM(pki.Root.Cert),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func servedWords(l *certs.Leaf) string {
+	var roles []string
+	for _, c := range l.Served {
+		roles = append(roles, certs.Describe(c).Role())
+	}
+	s := strings.Join(roles, " + ")
+	if n := l.NotServed(); len(n) > 0 {
+		s += fmt.Sprintf(" (NOT the intermediate: served.pem = cert.pem, %d certificate)", len(l.Served))
+	}
+	return s
+}
+
+// opensslCheck is one command `wsslab certs` prints. The tests run every one
+// of them and check Fails and Look, so what the command prints is what the
+// user will see.
+type opensslCheck struct {
+	Why  string
+	Args []string // openssl's arguments
+	// Fails: openssl exits non-zero.
+	Fails bool
+	// Look is text the output contains; Note explains it.
+	Look, Note string
+	// Unsure: OpenSSL's verdict depends on its version and security level,
+	// so neither Fails nor Look is a promise.
+	Unsure bool
+}
+
+// Command is the check as a shell command line.
+func (c opensslCheck) Command() string {
+	q := make([]string, len(c.Args))
+	for i, a := range c.Args {
+		q[i] = shellQuote(a)
+	}
+	return "openssl " + strings.Join(q, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r == '=' || r == ',' ||
+			r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// opensslChecks returns the commands that show sc's defect on the files in
+// dir, with what OpenSSL 3 prints. Verification stops at the first error, in
+// OpenSSL's order: building the chain, the purpose, the name, then dates.
+func opensslChecks(sc scenarios.Scenario, dir string) []opensslCheck {
+	f := func(name string) string { return filepath.Join(dir, name) }
+	req := sc.Cert
+	san := opensslCheck{
+		Why:  "Which names is it for? Browsers read only the subjectAltName, never the Common Name.",
+		Args: []string{"x509", "-in", f(certs.Files.Cert), "-noout", "-subject", "-issuer", "-ext", "subjectAltName"},
+	}
+	san.Look, san.Note = sanLook(req)
+	out := []opensslCheck{san}
+	dates := opensslCheck{
+		Why:  "When is it valid? (-checkend 0: has it already expired?)",
+		Args: []string{"x509", "-in", f(certs.Files.Cert), "-noout", "-dates", "-checkend", "0"},
+		Look: "Certificate will not expire",
+	}
+	if req.Has(certs.Expired) {
+		dates.Fails, dates.Look = true, "Certificate will expire"
+	}
+	out = append(out, dates)
+
+	nameFlag := "-verify_hostname"
+	if net.ParseIP(sc.Host) != nil {
+		nameFlag = "-verify_ip"
+	}
+	verify := func(untrusted string) []string {
+		args := []string{"verify", "-purpose", "sslserver", "-CAfile", f(trustedRootFile)}
+		if untrusted != "" {
+			args = append(args, "-untrusted", f(untrusted))
+		}
+		return append(args, nameFlag, sc.Host, f(certs.Files.Cert))
+	}
+	v := opensslCheck{
+		Why:  "Verify like a browser: the chain the server sends, to the trusted root, for the host clients dial.",
+		Args: verify(servedFile),
+	}
+	v.Fails, v.Look, v.Unsure = verifyExpectation(sc)
+	if v.Unsure {
+		v.Note = "OpenSSL's verdict depends on its security level (try -auth_level 2); the browser's is in the scenario's table row"
+	}
+	out = append(out, v)
+	if req.Has(certs.MissingIntermediate) {
+		out = append(out,
+			opensslCheck{
+				Why:   "cert.pem alone does not reach the root ...",
+				Args:  verify(""),
+				Fails: true,
+				Look:  "unable to get local issuer certificate",
+				Note:  "error 20: no path from the leaf to the root",
+			},
+			opensslCheck{
+				Why:  "... with the intermediate (chain.pem; fullchain.pem = cert.pem + chain.pem) it does: serve fullchain.pem.",
+				Args: verify(certs.Files.Chain),
+				Look: "OK",
+			})
+	}
+	return out
+}
+
+func sanLook(req certs.Request) (look, note string) {
+	if req.Has(certs.NoSAN) {
+		return "No extensions in certificate", "there is no subjectAltName at all; the name is only in the subject's CN, which browsers ignore"
+	}
+	var sans []string
+	for _, n := range req.DNSNames {
+		sans = append(sans, "DNS:"+n)
+	}
+	for _, ip := range req.IPs {
+		sans = append(sans, "IP Address:"+opensslIP(ip))
+	}
+	return strings.Join(sans, ", "), "the host clients dial must be one of these"
+}
+
+// opensslIP prints an address as openssl x509 -text does: IPv6 as eight
+// uncompressed groups (::1 is 0:0:0:0:0:0:0:1).
+func opensslIP(ip net.IP) string {
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	var groups []string
+	for i := 0; i < 16; i += 2 {
+		groups = append(groups, strconv.FormatUint(uint64(ip[i])<<8|uint64(ip[i+1]), 16))
+	}
+	return strings.ToUpper(strings.Join(groups, ":"))
+}
+
+// verifyExpectation is what `openssl verify` prints for the scenario's
+// certificate as served: OpenSSL 3's message for the first check that fails.
+func verifyExpectation(sc scenarios.Scenario) (fails bool, look string, unsure bool) {
+	req := sc.Cert
+	switch {
+	case req.Has(certs.SelfSigned):
+		return true, "self-signed certificate", false
+	case req.Has(certs.UntrustedRoot):
+		return true, "self-signed certificate in certificate chain", false
+	case req.Has(certs.MissingIntermediate):
+		return true, "unable to get local issuer certificate", false
+	case req.Has(certs.NoServerAuth):
+		return true, "unsuitable certificate purpose", false
+	case !nameCovered(sc):
+		if net.ParseIP(sc.Host) != nil {
+			return true, "IP address mismatch", false
+		}
+		return true, "hostname mismatch", false
+	case req.Has(certs.Expired):
+		return true, "certificate has expired", false
+	case req.Has(certs.NotYetValid):
+		return true, "certificate is not yet valid", false
+	case req.Has(certs.WeakKey), req.Has(certs.SHA1Signature), req.Has(certs.LongValidity):
+		return false, "", true
+	}
+	return false, "OK", false
+}
+
+// nameCovered reports whether the host clients dial is in the SAN, the way
+// OpenSSL checks it: an IP only against IP SANs, a DNS name against DNS SANs,
+// falling back to the Common Name when there are none (browsers do not).
+func nameCovered(sc scenarios.Scenario) bool {
+	req := sc.Cert
+	if ip := net.ParseIP(sc.Host); ip != nil {
+		if req.Has(certs.NoSAN) {
+			return false
+		}
+		for _, x := range req.IPs {
+			if x.Equal(ip) {
+				return true
+			}
+		}
+		return false
+	}
+	names := req.DNSNames
+	if req.Has(certs.NoSAN) || len(names) == 0 {
+		names = []string{req.CommonName}
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, sc.Host) || strings.HasPrefix(n, "*.") && wildcardCovers(n, sc.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+func wildcardCovers(pattern, host string) bool {
+	_, rest, ok := strings.Cut(host, ".")
+	return ok && strings.EqualFold(pattern[2:], rest)
+}

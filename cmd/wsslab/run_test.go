@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/scenarios"
+)
+
+// The JSON fields README.md documents, exactly: adding one is fine (update
+// the README and this list), renaming or dropping one breaks users' CI.
+var (
+	jsonTopFields    = []string{"backend", "chrome_version", "go_version", "results", "schema", "summary"}
+	jsonResultFields = []string{"client", "error", "evidence", "expected", "matched", "net_error", "outcome", "scenario", "skipped"}
+)
+
+func keys(m map[string]any) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// runJSON runs `wsslab run ARGS --json` in process and decodes stdout both
+// ways: typed, and as maps to check the exact field names.
+func runJSON(t *testing.T, args ...string) (jsonReport, map[string]any, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := runMain(t.Context(), append(args, "--json", "--quiet"), &out, &errb)
+	if code == exitUsage {
+		t.Fatalf("exit 2: %s", errb.String())
+	}
+	var rep jsonReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out.String())
+	}
+	var raw map[string]any
+	json.Unmarshal(out.Bytes(), &raw)
+	return rep, raw, code
+}
+
+func checkFields(t *testing.T, raw map[string]any) {
+	t.Helper()
+	if got := keys(raw); !slices.Equal(got, jsonTopFields) {
+		t.Errorf("top-level fields %v, want %v", got, jsonTopFields)
+	}
+	for _, r := range raw["results"].([]any) {
+		if got := keys(r.(map[string]any)); !slices.Equal(got, jsonResultFields) {
+			t.Errorf("result fields %v, want %v", got, jsonResultFields)
+		}
+	}
+}
+
+// TestRunJSONWithoutBrowser: --no-browser reports the browser as skipped,
+// one entry per scenario and client, never dropped; exit 0 when the rest
+// matched.
+func TestRunJSONWithoutBrowser(t *testing.T) {
+	rep, raw, code := runJSON(t, "--no-browser", "--scenario", "valid-fullchain,self-signed")
+	if code != exitOK {
+		t.Errorf("exit %d, want 0", code)
+	}
+	checkFields(t, raw)
+	if rep.ChromeVersion != "" || !strings.HasPrefix(rep.GoVersion, "go") || rep.Backend != "inprocess" || rep.Schema != 1 {
+		t.Errorf("header: %+v", rep)
+	}
+	if len(rep.Results) != 6 {
+		t.Fatalf("%d results, want 6 (2 scenarios x 3 clients)", len(rep.Results))
+	}
+	for i, r := range rep.Results {
+		wantClient := clientOrder[i%3]
+		if r.Client != wantClient {
+			t.Errorf("result %d: client %s, want %s", i, r.Client, wantClient)
+		}
+		switch r.Client {
+		case harness.BrowserClient:
+			if r.Outcome != Skipped || r.Skipped != "--no-browser" || r.Matched {
+				t.Errorf("browser not reported as skipped: %+v", r)
+			}
+		default:
+			if !r.Matched || r.Skipped != "" {
+				t.Errorf("%s/%s: %+v", r.Scenario, r.Client, r)
+			}
+		}
+	}
+	lax := rep.Results[4] // self-signed, lax
+	if lax.Scenario != "self-signed" || lax.Outcome != harness.Connected || lax.Expected.Outcome != harness.Connected {
+		t.Errorf("self-signed/lax: %+v", lax)
+	}
+	strict := rep.Results[5]
+	if strict.Outcome != harness.CertUntrusted || !strings.Contains(strict.Error, "unknown authority") || len(strict.Evidence) == 0 {
+		t.Errorf("self-signed/strict: %+v", strict)
+	}
+	if rep.Summary != (jsonSummary{Scenarios: 2, Results: 4, Mismatched: 0, Skipped: 2}) {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+}
+
+// TestRunMismatchExitsOne runs a row whose expectation is deliberately
+// wrong (through the selectScenarios hook, not by editing the table): exit
+// 1, the result marked, the matrix saying which client differed.
+func TestRunMismatchExitsOne(t *testing.T) {
+	orig := selectScenarios
+	t.Cleanup(func() { selectScenarios = orig })
+	selectScenarios = func(...string) ([]scenarios.Scenario, error) {
+		sc, err := scenarios.Lookup("valid-fullchain")
+		sc.Want.Lax = scenarios.Expect{Outcome: harness.CertUntrusted} // wrong on purpose
+		return []scenarios.Scenario{sc}, err
+	}
+	rep, _, code := runJSON(t, "--no-browser")
+	if code != exitMismatch {
+		t.Errorf("exit %d, want %d", code, exitMismatch)
+	}
+	if r := rep.Results[1]; r.Client != harness.LaxClient || r.Matched || r.Outcome != harness.Connected || r.Expected.Outcome != harness.CertUntrusted {
+		t.Errorf("lax result: %+v", r)
+	}
+	if rep.Summary.Mismatched != 1 {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+	var out, errb bytes.Buffer
+	if code := runMain(t.Context(), []string{"--no-browser", "--quiet"}, &out, &errb); code != exitMismatch {
+		t.Errorf("matrix run: exit %d", code)
+	}
+	for _, want := range []string{"!connected", "NO (lax)", "DIFFERS valid-fullchain/lax: got connected, want cert-untrusted", "1 of 2 results differed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("matrix lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestRunBadInput: one ERROR line and exit 2, before any work.
+func TestRunBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenario", "no-such"}, `unknown scenario "no-such"`},
+		{[]string{"--scenario", "[x"}, "bad scenario pattern"},
+		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"self-signed"}, "unexpected argument"},
+		{[]string{"--json", "--markdown"}, "choose one of --json and --markdown"},
+		{[]string{"--backend", "container"}, "container"},
+		{[]string{"--backend", "vm"}, `unknown backend "vm"`},
+		{[]string{"--html", "/no/such/dir/report.html"}, "--html"},
+	} {
+		var out, errb bytes.Buffer
+		if code := runMain(t.Context(), append(tc.args, "--no-browser"), &out, &errb); code != exitUsage {
+			t.Errorf("run %q: exit %d, want 2", tc.args, code)
+		}
+		oneErrorLine(t, errb.String(), tc.want)
+		if out.Len() > 0 {
+			t.Errorf("run %q: stdout %q", tc.args, out.String())
+		}
+	}
+}
+
+// TestRunExitCodes runs the real binary: 0 when all matched, 2 on bad input,
+// --help complete and exit 0 for every subcommand.
+func TestRunExitCodes(t *testing.T) {
+	if _, stderr, code := runWsslab(t, "run", "--no-browser", "--scenario", "expired"); code != exitOK {
+		t.Errorf("run --no-browser: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runWsslab(t, "run", "--scenario", "nope"); code != exitUsage {
+		t.Errorf("run --scenario nope: exit %d", code)
+	} else {
+		oneErrorLine(t, stderr, "unknown scenario")
+	}
+	for _, c := range []string{"run", "serve", "certs"} {
+		out, _, code := runWsslab(t, c, "--help")
+		if code != exitOK || !strings.HasPrefix(out, "usage: wsslab "+c) || !strings.Contains(out, "Exit status") {
+			t.Errorf("%s --help: exit %d:\n%s", c, code, out)
+		}
+	}
+}
+
+// TestRunNoBrowserIsSetupFailure: without Chromium the run stops with one
+// line naming the install command (unless --no-browser).
+func TestRunNoBrowserIsSetupFailure(t *testing.T) {
+	t.Setenv("WSSLAB_CHROMIUM", "/nonexistent/chromium")
+	var out, errb bytes.Buffer
+	if code := runMain(t.Context(), []string{"--scenario", "expired"}, &out, &errb); code != exitUsage {
+		t.Errorf("exit %d, want 2", code)
+	}
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "ERROR: ") || !strings.Contains(last, "apt-get install") || !strings.Contains(last, "--no-browser") {
+		t.Errorf("stderr %q", errb.String())
+	}
+}
+
+// TestRunWithBrowser runs the whole table with the browser: exit 0, every
+// failing browser result carrying Chrome's net error and console line.
+func TestRunWithBrowser(t *testing.T) {
+	needBrowser(t)
+	html := filepath.Join(t.TempDir(), "report.html")
+	rep, raw, code := runJSON(t, "--html", html)
+	if code != exitOK {
+		t.Errorf("exit %d, want 0: %+v", code, rep.Summary)
+	}
+	checkFields(t, raw)
+	if !strings.HasPrefix(rep.ChromeVersion, "Chrome/") && !strings.Contains(rep.ChromeVersion, "Chrom") {
+		t.Errorf("chrome_version %q", rep.ChromeVersion)
+	}
+	if len(rep.Results) != 3*len(scenarios.Table) {
+		t.Errorf("%d results", len(rep.Results))
+	}
+	for _, r := range rep.Results {
+		if r.Client != harness.BrowserClient || r.Outcome == harness.Connected {
+			continue
+		}
+		// Chrome names every failure except a blocked one (mixed content:
+		// the constructor throws, no socket exists to fail).
+		if r.NetError == "" && r.Outcome != harness.Blocked {
+			t.Errorf("%s: browser net_error empty for %s", r.Scenario, r.Outcome)
+		}
+		if !strings.Contains(r.Error, "WebSocket connection to") && !strings.HasPrefix(r.Error, "Mixed Content:") {
+			t.Errorf("%s: browser console line %q", r.Scenario, r.Error)
+		}
+	}
+	if fi, err := os.Stat(html); err != nil || fi.Size() == 0 {
+		t.Errorf("--html: %v", err)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := runMain(t.Context(), []string{"--no-browser", "--quiet", "--markdown", "--scenario", "self-signed"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"| scenario | browser (Chrome) |", "| [`self-signed`](#self-signed) | skipped | connected | cert-untrusted |", "## self-signed", "**Fix.**"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestFirstSentence(t *testing.T) {
+	for in, want := range map[string]string{
+		"One. Two.": "One.",
+		`Put it in the SAN: openssl req ... -addext "x". Better: a name.`: `Put it in the SAN: openssl req ... -addext "x".`,
+		"No period":             "No period",
+		"Use v1.2 please. Then": "Use v1.2 please.",
+	} {
+		if got := firstSentence(in); got != want {
+			t.Errorf("firstSentence(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRunInterrupted: Ctrl-C in the middle of a run stops it with exit 2 and
+// leaves nothing behind (the browser's temp dir, Chromium's own TMPDIR files).
+func TestRunInterrupted(t *testing.T) {
+	needBrowser(t)
+	tmp := t.TempDir()
+	cmd := wsslab(t.Context(), "run")
+	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stderr)
+	var rest strings.Builder
+	for lines.Scan() {
+		rest.WriteString(lines.Text() + "\n")
+		if strings.HasPrefix(lines.Text(), "[ 1/") {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	for lines.Scan() {
+		rest.WriteString(lines.Text() + "\n")
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitUsage {
+		t.Errorf("exit: %v, want 2", err)
+	}
+	if !strings.Contains(rest.String(), "ERROR: run: interrupted") {
+		t.Errorf("stderr after SIGINT: %q", rest.String())
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wsslab/wsslab/certs"
+	"github.com/wsslab/wsslab/scenarios"
+)
+
+func init() {
+	register("serve", "start every scenario server on stable loopback ports, with an index page, to try by hand", cmdServe)
+}
+
+const serveUsage = `usage: wsslab serve [flags]
+
+Starts every scenario's WSS echo server at once on 127.0.0.1, scenario N of
+the table on port BASE+N (stable across runs), and an index page over HTTPS
+(https://app.wsslab.test:PORT/, certificate from the same test root, so an
+https page's rules such as mixed content apply as in a deployed app) listing
+them with their lessons and a button to dial each from the page: a local
+badssl.com for WebSockets. Try each URL in your own browser and in Postman.
+
+It mints a fresh test PKI, writes its root to DIR/root.pem and prints how to
+trust it in a throwaway Chromium profile (Linux; nothing else is touched),
+the --host-resolver-rules flag and /etc/hosts lines for the *.wsslab.test
+names. Ctrl-C (or SIGTERM) stops every server and removes the temporary DIR.
+
+Exit status: 0 stopped cleanly, 2 bad input or a port in use.
+
+Flags:
+`
+
+// defaultBasePort: scenario N listens on 9440+N, the index on 9439.
+const defaultBasePort = 9440
+
+type serveConfig struct {
+	BasePort, IndexPort int
+	// Dir receives root.pem; "" means a temporary directory removed on Close.
+	Dir string
+	// Patterns select scenarios (default all); ports stay BASE+table index.
+	Patterns []string
+}
+
+// serving is a running `wsslab serve`.
+type serving struct {
+	cfg       serveConfig
+	lab       *scenarios.Lab
+	Instances []*scenarios.Instance
+	Ports     []int
+	index     *http.Server
+	indexDone chan struct{}
+	IndexURL  string
+	Dir       string
+	RootFile  string
+	removeDir bool
+}
+
+func cmdServe(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveMain(ctx, args, os.Stdout, os.Stderr)
+}
+
+func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cfg serveConfig
+	var scen string
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.IntVar(&cfg.BasePort, "base-port", defaultBasePort, "scenario N of the table listens on `PORT`+N")
+	fs.IntVar(&cfg.IndexPort, "index-port", 0, "serve the HTTPS index page on `PORT` (default: base-port - 1)")
+	fs.StringVar(&cfg.Dir, "dir", "", "write the test root (root.pem) to `DIR` and keep it (default: a temporary directory, removed on exit)")
+	fs.StringVar(&scen, "scenario", "", "comma-separated scenario ids or globs to serve (default: all)")
+	if code, ok := parseFlags(fs, serveUsage, args, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return errorf(stderr, "serve: unexpected argument %q", fs.Arg(0))
+	}
+	for _, p := range strings.Split(scen, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			cfg.Patterns = append(cfg.Patterns, p)
+		}
+	}
+	s, err := startServe(ctx, cfg)
+	if err != nil {
+		return errorf(stderr, "serve: %v", err)
+	}
+	s.printGuide(stdout)
+	for _, w := range s.unsafePortWarnings() {
+		fmt.Fprintln(stderr, w)
+	}
+	<-ctx.Done()
+	s.Close()
+	fmt.Fprintf(stdout, "\nStopped %d servers and the index", len(s.Instances))
+	if s.removeDir {
+		fmt.Fprintf(stdout, "; removed %s", s.Dir)
+	}
+	fmt.Fprintln(stdout, ".")
+	return exitOK
+}
+
+// startServe starts the servers and the index. On error nothing is left
+// running and a temporary directory is removed.
+func startServe(ctx context.Context, cfg serveConfig) (_ *serving, err error) {
+	list, err := scenarios.Select(cfg.Patterns...)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.IndexPort == 0 {
+		cfg.IndexPort = cfg.BasePort - 1
+	}
+	last := cfg.BasePort + len(scenarios.Table) - 1
+	if cfg.BasePort < 1025 || last > 65535 {
+		return nil, fmt.Errorf("--base-port %d: ports %d-%d must lie within 1024-65535", cfg.BasePort, cfg.BasePort, last)
+	}
+	if cfg.IndexPort < 1024 || cfg.IndexPort > 65535 || (cfg.IndexPort >= cfg.BasePort && cfg.IndexPort <= last) {
+		return nil, fmt.Errorf("--index-port %d: want a port in 1024-65535 outside the scenario ports %d-%d", cfg.IndexPort, cfg.BasePort, last)
+	}
+	s := &serving{cfg: cfg, Dir: cfg.Dir}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.Dir == "" {
+		if s.Dir, err = os.MkdirTemp("", "wsslab-serve-"); err != nil {
+			return nil, err
+		}
+		s.removeDir = true
+	} else if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if s.lab, err = scenarios.NewLab(); err != nil {
+		return nil, err
+	}
+	s.RootFile = filepath.Join(s.Dir, certs.Files.Root)
+	if err := os.WriteFile(s.RootFile, certs.PEM(s.lab.PKI.Root.Cert), 0o644); err != nil {
+		return nil, err
+	}
+	for _, sc := range list {
+		port := cfg.BasePort + tableIndex(sc.ID)
+		in, err := s.lab.Start(ctx, sc, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			return nil, portError(err, port, sc.ID)
+		}
+		s.Instances = append(s.Instances, in)
+		s.Ports = append(s.Ports, port)
+	}
+	if err := s.startIndex(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func tableIndex(id string) int {
+	return slices.IndexFunc(scenarios.Table, func(s scenarios.Scenario) bool { return s.ID == id })
+}
+
+// portError turns "address already in use" into one line naming the fix.
+func portError(err error, port int, what string) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("port %d (%s) is in use; stop what holds it or choose other ports with --base-port / --index-port", port, what)
+	}
+	if errors.Is(err, syscall.EACCES) {
+		return fmt.Errorf("port %d (%s): permission denied; choose other ports with --base-port / --index-port", port, what)
+	}
+	return err
+}
+
+// Close stops every server and the index and removes a temporary directory.
+// Safe to call on a partly started serving.
+func (s *serving) Close() {
+	if s.index != nil {
+		s.index.Close()
+		<-s.indexDone
+	}
+	for _, in := range s.Instances {
+		in.Close()
+	}
+	if s.lab != nil {
+		s.lab.Close()
+	}
+	if s.removeDir && s.Dir != "" {
+		os.RemoveAll(s.Dir)
+	}
+}
+
+//go:embed serve_index.html.tmpl
+var serveIndexHTML string
+
+var serveIndexTmpl = template.Must(template.New("index").Parse(serveIndexHTML))
+
+type indexRow struct {
+	Scenario scenarios.Scenario
+	URL      string
+	Port     int
+	Expect   string
+	// Protocols is the JSON list of subprotocols the Try button offers,
+	// as the scenario's page does.
+	Protocols string
+}
+
+func (s *serving) rows() []indexRow {
+	var rows []indexRow
+	for i, in := range s.Instances {
+		protos, _ := json.Marshal(in.Scenario.Subprotocols)
+		if in.Scenario.Subprotocols == nil {
+			protos = []byte("[]")
+		}
+		rows = append(rows, indexRow{Scenario: in.Scenario, URL: in.URL, Port: s.Ports[i], Expect: in.Scenario.Want.Browser.String(), Protocols: string(protos)})
+	}
+	return rows
+}
+
+func (s *serving) startIndex() error {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.cfg.IndexPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return portError(err, s.cfg.IndexPort, "index page")
+	}
+	s.IndexURL = "https://" + net.JoinHostPort(scenarios.PageHost, strconv.Itoa(s.cfg.IndexPort)) + "/"
+	var page bytes.Buffer
+	if err := serveIndexTmpl.Execute(&page, map[string]any{
+		"Rows": s.rows(), "Guide": s.guide(), "Hosts": s.hosts(),
+	}); err != nil {
+		ln.Close()
+		return fmt.Errorf("index page: %w", err)
+	}
+	root := certs.PEM(s.lab.PKI.Root.Cert)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page.Bytes())
+	})
+	mux.HandleFunc("GET /root.pem", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		w.Write(root)
+	})
+	// The index is served over HTTPS, from the same test root, like the
+	// page of the browser client: an https page is what makes mixed content
+	// and Origin checks behave as for a deployed front end.
+	leaf, err := s.lab.PKI.Mint(certs.Request{
+		DNSNames: []string{scenarios.PageHost, "localhost"},
+		IPs:      []net.IP{net.IPv4(127, 0, 0, 1)},
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("index page: %w", err)
+	}
+	s.index = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	s.indexDone = make(chan struct{})
+	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}, NextProtos: []string{"http/1.1"}})
+	go func() {
+		defer close(s.indexDone)
+		s.index.Serve(tlsLn)
+	}()
+	return nil
+}
+
+// hosts are the distinct DNS names the scenarios use.
+func (s *serving) hosts() []string {
+	var hs []string
+	for _, in := range s.Instances {
+		h := in.Scenario.Host
+		if net.ParseIP(h) == nil && !slices.Contains(hs, h) {
+			hs = append(hs, h)
+		}
+	}
+	return hs
+}
+
+const resolverRules = `--host-resolver-rules="MAP *.wsslab.test 127.0.0.1"`
+
+// guide is how to point a real browser, Postman and openssl at the servers.
+func (s *serving) guide() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Test root: %s (also at %sroot.pem). Nothing trusts it until you add it; each `wsslab serve` mints a new one. The index page itself is served with a certificate from this root.\n\n", s.RootFile, s.IndexURL)
+	fmt.Fprintf(&b, "Names under .wsslab.test must reach 127.0.0.1. Start Chrome with\n  %s\nor add this line to /etc/hosts (remove it when done):\n  127.0.0.1 %s\n\n", resolverRules, strings.Join(s.hosts(), " "))
+	b.WriteString("Chromium on Linux, trusting the test root in a throwaway profile (your own profile and the system store are untouched):\n")
+	fmt.Fprintf(&b, "  H=$(mktemp -d) && mkdir -p \"$H/.pki/nssdb\"\n")
+	fmt.Fprintf(&b, "  certutil -d \"sql:$H/.pki/nssdb\" -N --empty-password\n")
+	fmt.Fprintf(&b, "  certutil -d \"sql:$H/.pki/nssdb\" -A -t \"C,,\" -n wsslab-test-root -i %s\n", s.RootFile)
+	fmt.Fprintf(&b, "  HOME=\"$H\" chromium --user-data-dir=\"$H/profile\" %s %s\n", resolverRules, s.IndexURL)
+	b.WriteString("  rm -rf \"$H\"   # afterwards\n")
+	b.WriteString("Without the root (or on macOS/Windows, where Chrome uses the system store: leave it alone) even valid-fullchain fails with net::ERR_CERT_AUTHORITY_INVALID; the other failures are the lesson either way.\n")
+	b.WriteString("Open DevTools (Console) to see the reason the page never gets.\n\n")
+	b.WriteString("Postman: open any wss:// URL above; it connects, because it does not verify certificates by default. Turn on \"SSL certificate verification\" (Settings > General) and add root.pem as a CA certificate (Settings > Certificates) to make it as strict as Chrome.\n\n")
+	if len(s.Instances) > 1 {
+		in, port := s.Instances[1], s.Ports[1]
+		fmt.Fprintf(&b, "openssl: openssl s_client -connect 127.0.0.1:%d -servername %s -showcerts -CAfile %s </dev/null\n", port, in.Scenario.Host, s.RootFile)
+	}
+	return b.String()
+}
+
+// printGuide prints the servers and the guide.
+func (s *serving) printGuide(w io.Writer) {
+	fmt.Fprintf(w, "wsslab serve: %d scenario servers on 127.0.0.1; index page %s\n\n", len(s.Instances), s.IndexURL)
+	rows := [][]string{{"PORT", "URL", "CHROME DOES", "SCENARIO"}}
+	for _, r := range s.rows() {
+		rows = append(rows, []string{strconv.Itoa(r.Port), r.URL, r.Expect, r.Scenario.ID})
+	}
+	widths := make([]int, 4)
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-*s  %-*s  %-*s  %s\n", widths[0], r[0], widths[1], r[1], widths[2], r[2], r[3])
+	}
+	fmt.Fprintf(w, "\n%s\nPress Ctrl-C to stop.\n", s.guide())
+}
+
+// chromeRestricted are ports above 1024 that Chrome refuses with
+// net::ERR_UNSAFE_PORT (net/base/port_util.cc, kRestrictedPorts).
+var chromeRestricted = []int{1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080}
+
+func (s *serving) unsafePortWarnings() []string {
+	var out []string
+	for i, p := range append([]int{s.cfg.IndexPort}, s.Ports...) {
+		if slices.Contains(chromeRestricted, p) {
+			what := "the index page"
+			if i > 0 {
+				what = s.Instances[i-1].Scenario.ID
+			}
+			out = append(out, fmt.Sprintf("Warning: Chrome refuses port %d (%s) with net::ERR_UNSAFE_PORT; choose another --base-port", p, what))
+		}
+	}
+	return out
+}

@@ -1,0 +1,314 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/scenarios"
+)
+
+// freePorts finds a base port with n free consecutive loopback ports after
+// an index port (base-1). serve's ports are fixed by design, so tests
+// cannot use :0.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for range 50 {
+		base := 20000 + rand.IntN(40000)
+		var lns []net.Listener
+		ok := true
+		for p := base - 1; p < base+n; p++ {
+			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err != nil {
+				ok = false
+				break
+			}
+			lns = append(lns, ln)
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
+
+func refused(port int) bool {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return true
+}
+
+// get fetches url from the index, which is served on 127.0.0.1 for the name
+// app.wsslab.test with a certificate from roots (nil: the subprocess's
+// unknown root; then the check is only that the index answers over TLS).
+func get(t *testing.T, url string, roots *x509.CertPool) string {
+	t.Helper()
+	var d net.Dialer
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, InsecureSkipVerify: roots == nil},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			_, port, _ := net.SplitHostPort(addr)
+			return d.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+		},
+	}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(body)
+}
+
+// TestServeAnswersAndStops: every scenario answers on base+index as its
+// table row says the lax client sees it, the index lists them all and
+// serves the root, and Close frees every port and removes the temp dir.
+func TestServeAnswersAndStops(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	base := freePorts(t, len(scenarios.Table))
+	s, err := startServe(t.Context(), serveConfig{BasePort: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			s.Close()
+		}
+	})
+	if len(s.Instances) != len(scenarios.Table) {
+		t.Fatalf("%d servers, want %d", len(s.Instances), len(scenarios.Table))
+	}
+	lax := harness.Lax()
+	for i, in := range s.Instances {
+		if want := base + i; s.Ports[i] != want || !strings.HasSuffix(in.Endpoint.Addr, ":"+strconv.Itoa(want)) {
+			t.Errorf("%s on %s, want port %d", in.Scenario.ID, in.Endpoint.Addr, want)
+		}
+		if r := in.Dial(t.Context(), lax); !r.Matched {
+			t.Errorf("%s: lax got %s, want %s", in.Scenario.ID, r.Outcome, r.Expected)
+		}
+	}
+	if s.IndexURL != fmt.Sprintf("https://%s:%d/", scenarios.PageHost, base-1) {
+		t.Errorf("index at %s", s.IndexURL)
+	}
+	roots := s.lab.PKI.RootPool()
+	index := get(t, s.IndexURL, roots)
+	for _, in := range s.Instances {
+		if !strings.Contains(index, in.Scenario.ID) || !strings.Contains(index, in.URL) {
+			t.Errorf("index does not list %s at %s", in.Scenario.ID, in.URL)
+		}
+	}
+	block, _ := pem.Decode([]byte(get(t, s.IndexURL+"root.pem", roots)))
+	if block == nil {
+		t.Fatal("root.pem from the index is not PEM")
+	}
+	if root, err := x509.ParseCertificate(block.Bytes); err != nil || !root.Equal(s.lab.PKI.Root.Cert) {
+		t.Errorf("root.pem from the index is not the lab's root (%v)", err)
+	}
+	if _, err := os.Stat(s.RootFile); err != nil {
+		t.Errorf("root file: %v", err)
+	}
+
+	s.Close()
+	closed = true
+	for _, p := range append([]int{base - 1}, s.Ports...) {
+		if !refused(p) {
+			t.Errorf("port %d still answers after Close", p)
+		}
+	}
+	if _, err := os.Stat(s.Dir); !os.IsNotExist(err) {
+		t.Errorf("temp dir %s left behind (%v)", s.Dir, err)
+	}
+}
+
+// TestServePortInUse: a taken port is one clear line, exit 2, and nothing
+// started is left running.
+func TestServePortInUse(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	base := freePorts(t, len(scenarios.Table))
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var out, errb bytes.Buffer
+	code := serveMain(t.Context(), []string{"--base-port", strconv.Itoa(base)}, &out, &errb)
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	oneErrorLine(t, errb.String(), fmt.Sprintf("port %d (%s) is in use", base+1, scenarios.Table[1].ID))
+	if !refused(base) {
+		t.Errorf("port %d still answers after a failed start", base)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+func TestServeBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--base-port", "80"}, "must lie within 1024-65535"},
+		{[]string{"--base-port", "65530"}, "must lie within 1024-65535"},
+		{[]string{"--base-port", "20000", "--index-port", "20001"}, "outside the scenario ports"},
+		{[]string{"--scenario", "nope"}, `unknown scenario "nope"`},
+		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--base-port", "x"}, "invalid value"},
+	} {
+		var out, errb bytes.Buffer
+		if code := serveMain(t.Context(), tc.args, &out, &errb); code != exitUsage {
+			t.Errorf("serve %q: exit %d", tc.args, code)
+		}
+		oneErrorLine(t, errb.String(), tc.want)
+	}
+}
+
+// TestServeStopsOnSignal runs the real command and stops it with SIGINT, as
+// Ctrl-C does: exit 0, every port freed, the temp dir gone.
+func TestServeStopsOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			tmp := t.TempDir()
+			base := freePorts(t, len(scenarios.Table))
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := wsslab(ctx, "serve", "--base-port", strconv.Itoa(base))
+			cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			lines := bufio.NewScanner(stdout)
+			var out strings.Builder
+			for lines.Scan() {
+				out.WriteString(lines.Text() + "\n")
+				if strings.HasPrefix(lines.Text(), "Press Ctrl-C") {
+					break
+				}
+			}
+			if !strings.Contains(out.String(), "Press Ctrl-C") {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("serve did not come up:\n%s\n%s", out.String(), stderr.String())
+			}
+			get(t, fmt.Sprintf("https://%s:%d/", scenarios.PageHost, base-1), nil)
+			if refused(base) {
+				t.Errorf("port %d does not answer", base)
+			}
+			cmd.Process.Signal(sig)
+			rest, _ := io.ReadAll(stdout)
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("serve after %v: %v\n%s", sig, err, stderr.String())
+			}
+			if !strings.Contains(string(rest), "Stopped") {
+				t.Errorf("no stop message: %q", rest)
+			}
+			for p := base - 1; p < base+len(scenarios.Table); p++ {
+				if !refused(p) {
+					t.Errorf("port %d still answers", p)
+				}
+			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+}
+
+// TestServeInBrowser follows serve's own instructions: a throwaway NSS
+// database trusting root.pem, the resolver rules, the index page. Every Try
+// button must end as the table says Chrome does.
+func TestServeInBrowser(t *testing.T) {
+	needBrowser(t)
+	base := freePorts(t, len(scenarios.Table))
+	s, err := startServe(t.Context(), serveConfig{BasePort: base, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	home, err := harness.NewTrustHome(t.TempDir(), []*x509.Certificate{s.lab.PKI.Root.Cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := harness.FindChromium()
+	profile := t.TempDir()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(profile),
+		chromedp.Env("HOME="+home),
+		chromedp.Flag("host-resolver-rules", "MAP *.wsslab.test 127.0.0.1"),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-proxy-server", true),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc(); removeSingletonDir(profile) })
+	ctx, cancelT := context.WithTimeout(ctx, time.Minute)
+	defer cancelT()
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.IndexURL)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("button[data-endpoint]").forEach(b => b.click())`)); err != nil {
+		t.Fatal(err)
+	}
+	results, err := chromedp.Run(ctx, chromedp.Poll[[]string](`(() => {
+		const r = [...document.querySelectorAll(".res")].map(e => e.textContent);
+		return r.every(x => x && x !== "connecting...") ? r : null;
+	})()`, chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, in := range s.Instances {
+		want := "error, close code 1006"
+		switch in.Scenario.Want.Browser.Outcome {
+		case harness.Connected:
+			want = "connected, echo"
+		case harness.Blocked:
+			want = "threw SecurityError"
+		}
+		if !strings.HasPrefix(results[i], want) {
+			t.Errorf("%s: page shows %q, want %q", in.Scenario.ID, results[i], want)
+		}
+	}
+}
