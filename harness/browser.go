@@ -318,13 +318,6 @@ func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
 	if len(targets) == 0 {
 		return out
 	}
-	if b.cfg.Screenshots && len(targets) > 1 {
-		// A screenshot shows one scenario's page: dial each alone.
-		for i, t := range targets {
-			out[i] = b.DialAll(ctx, []Target{t})[0]
-		}
-		return out
-	}
 	tabCtx, cancelTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	defer cancelTab()
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout+10*time.Second)
@@ -362,13 +355,19 @@ classify:
 	}
 	dt.mu.Unlock()
 	if b.cfg.Screenshots {
-		// The page has already shown its final status: wsslabDial resolves
-		// only after close (or a throw, or its timeout). The body is the
-		// page's content, without the empty rest of the viewport.
-		if png, err := chromedp.Run(tabCtx, chromedp.Screenshot(chromedp.CSS("body"))); err == nil {
-			out[0].Screenshot = png
-		} else {
-			out[0].Evidence = append(out[0].Evidence, "screenshot: "+err.Error())
+		// The page has already shown each socket's final status: wsslabDial
+		// resolves only after close (or a throw, or its timeout). Each socket
+		// has its own panel, in dial order; a lone socket gets the whole body.
+		for i := range out {
+			sel := fmt.Sprintf("#sockets > section:nth-of-type(%d)", i+1)
+			if len(out) == 1 {
+				sel = "body"
+			}
+			if png, err := chromedp.Run(tabCtx, chromedp.Screenshot(chromedp.CSS(sel))); err == nil {
+				out[i].Screenshot = png
+			} else {
+				out[i].Evidence = append(out[i].Evidence, "screenshot: "+err.Error())
+			}
 		}
 	}
 	return out

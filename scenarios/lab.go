@@ -27,8 +27,8 @@ type Lab struct {
 	// TempDir is where the browser's throwaway HOME and profile go
 	// ("" = os.TempDir()).
 	TempDir string
-	// Screenshots makes the browser capture the page after each dial (for
-	// reports); each scenario is then dialed alone, which is slower.
+	// Screenshots makes the browser capture each socket's panel of the page
+	// after a dial (for reports).
 	Screenshots bool
 	Lax         *harness.GoClient
 	Strict      *harness.GoClient
