@@ -12,11 +12,7 @@ import (
 // console line.
 func writeMarkdown(w io.Writer, rep *report) error {
 	b := bufio.NewWriter(w)
-	chrome := rep.ChromeVersion
-	if chrome == "" {
-		chrome = "browser skipped"
-	}
-	fmt.Fprintf(b, "# wsslab: browser vs Postman\n\n%s, %s, %s backend. %s\n\n", chrome, rep.GoVersion, rep.Backend, summaryLine(rep))
+	fmt.Fprintf(b, "# wsslab: browser vs Postman\n\n%s\n\n", summaryLine(rep))
 	fmt.Fprintln(b, "| scenario | browser (Chrome) | lax (Postman) | strict (Go) | as expected |")
 	fmt.Fprintln(b, "|---|---|---|---|---|")
 	for _, s := range rep.Scenarios {

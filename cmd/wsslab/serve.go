@@ -276,12 +276,13 @@ func (s *serving) startIndex() error {
 	return nil
 }
 
-// hosts are the distinct DNS names the scenarios use.
+// hosts are the distinct .wsslab.test names to map to 127.0.0.1: the index
+// page's and the scenarios' (localhost and IPs need no mapping).
 func (s *serving) hosts() []string {
-	var hs []string
+	hs := []string{scenarios.PageHost}
 	for _, in := range s.Instances {
 		h := in.Scenario.Host
-		if net.ParseIP(h) == nil && !slices.Contains(hs, h) {
+		if strings.HasSuffix(h, ".wsslab.test") && !slices.Contains(hs, h) {
 			hs = append(hs, h)
 		}
 	}
@@ -301,7 +302,7 @@ func (s *serving) guide() string {
 	fmt.Fprintf(&b, "  certutil -d \"sql:$H/.pki/nssdb\" -A -t \"C,,\" -n wsslab-test-root -i %s\n", s.RootFile)
 	fmt.Fprintf(&b, "  HOME=\"$H\" chromium --user-data-dir=\"$H/profile\" %s %s\n", resolverRules, s.IndexURL)
 	b.WriteString("  rm -rf \"$H\"   # afterwards\n")
-	b.WriteString("Without the root (or on macOS/Windows, where Chrome uses the system store: leave it alone) even valid-fullchain fails with net::ERR_CERT_AUTHORITY_INVALID; the other failures are the lesson either way.\n")
+	b.WriteString("Without the root (or on macOS/Windows, where Chrome uses the system store: leave it alone) the index page itself and valid-fullchain fail with net::ERR_CERT_AUTHORITY_INVALID; the other failures are the lesson either way.\n")
 	b.WriteString("Open DevTools (Console) to see the reason the page never gets.\n\n")
 	b.WriteString("Postman: open any wss:// URL above; it connects, because it does not verify certificates by default. Turn on \"SSL certificate verification\" (Settings > General) and add root.pem as a CA certificate (Settings > Certificates) to make it as strict as Chrome.\n\n")
 	if len(s.Instances) > 1 {
