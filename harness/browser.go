@@ -101,22 +101,11 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 	if err := b.startPage(); err != nil {
 		return nil, err
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(dir+"/profile"),
-		chromedp.DisableGPU,
+	opts := append(AllocatorOptions(exe, filepath.Join(dir, "profile")),
 		// HOME points Chromium at the throwaway NSS database.
 		chromedp.Env("HOME="+home),
 		chromedp.Flag("host-resolver-rules", cfg.ResolverRules),
-		// QUIC would bypass nothing here but adds noise; keep plain TCP+TLS.
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("no-proxy-server", true),
 	)
-	if os.Geteuid() == 0 {
-		// Chromium's sandbox cannot run as root; this does not touch TLS.
-		opts = append(opts, chromedp.NoSandbox)
-	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	// chromedp logs protocol errors with the log package; a failed start is
 	// reported once, as the returned error, instead.
@@ -186,18 +175,38 @@ func (b *Browser) Close() {
 		// Chromium children (zygote, crashpad) can outlive the main process
 		// for a moment and write into the profile while it is removed.
 		KillUsing(b.dir)
-		removeSingletonDir(b.dir)
+		RemoveSingletonDir(filepath.Join(b.dir, "profile"))
 		os.RemoveAll(b.dir)
 	})
 }
 
-// removeSingletonDir removes the $TMPDIR/org.chromium.Chromium.XXXXXX
+// AllocatorOptions are the Chromium flags every wsslab browser runs with:
+// chromedp's defaults, headless, quiet on the closed network, plain TCP+TLS,
+// no proxy from the environment, and no sandbox when root (Chromium's
+// sandbox cannot run as root). None of them touches certificate checks.
+func AllocatorOptions(exe, profile string) []chromedp.ExecAllocatorOption {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(profile),
+		chromedp.DisableGPU,
+		// QUIC would bypass nothing here but adds noise; keep plain TCP+TLS.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-proxy-server", true),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	return opts
+}
+
+// RemoveSingletonDir removes the $TMPDIR/org.chromium.Chromium.XXXXXX
 // directory that holds Chromium's singleton socket; the profile's
-// SingletonSocket symlink points into it. A stopped (killed) Chromium leaves
-// it behind. Moving TMPDIR into the browser's dir instead breaks Chromium
-// when the path is long: a unix socket path is limited to 108 bytes.
-func removeSingletonDir(browserDir string) {
-	target, err := os.Readlink(filepath.Join(browserDir, "profile", "SingletonSocket"))
+// SingletonSocket symlink points into it. A stopped (or killed) Chromium
+// leaves it behind. Moving TMPDIR into the browser's dir instead breaks
+// Chromium when the path is long: a unix socket path is limited to 108 bytes.
+func RemoveSingletonDir(profile string) {
+	target, err := os.Readlink(filepath.Join(profile, "SingletonSocket"))
 	if err != nil {
 		return
 	}

@@ -43,7 +43,7 @@ func SweepStale(parent string) ([]string, error) {
 		}
 		dir := filepath.Join(parent, e.Name())
 		KillUsing(dir)
-		removeSingletonDir(dir)
+		RemoveSingletonDir(filepath.Join(dir, "profile"))
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, err)
 			continue

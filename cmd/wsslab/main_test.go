@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,36 +94,12 @@ func newChromium(t *testing.T) context.Context {
 		t.Fatal(err)
 	}
 	profile := t.TempDir()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(profile),
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("no-proxy-server", true),
-	)
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
+	opts := append(harness.AllocatorOptions(exe, profile), chromedp.WindowSize(1280, 900))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc(); removeSingletonDir(profile) })
+	t.Cleanup(func() { cancel(); cancelAlloc(); harness.RemoveSingletonDir(profile) })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
-}
-
-// removeSingletonDir removes the $TMPDIR/org.chromium.Chromium.XXXXXX
-// directory a stopped Chromium leaves behind (the profile's SingletonSocket
-// symlink points into it), like harness.Browser.Close does.
-func removeSingletonDir(profile string) {
-	target, err := os.Readlink(filepath.Join(profile, "SingletonSocket"))
-	if err != nil {
-		return
-	}
-	if dir := filepath.Dir(target); strings.HasPrefix(filepath.Base(dir), "org.chromium.") {
-		os.RemoveAll(dir)
-	}
 }

@@ -269,21 +269,13 @@ func TestServeInBrowser(t *testing.T) {
 	}
 	exe, _ := harness.FindChromium()
 	profile := t.TempDir()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(profile),
+	opts := append(harness.AllocatorOptions(exe, profile),
 		chromedp.Env("HOME="+home),
 		chromedp.Flag("host-resolver-rules", "MAP *.wsslab.test 127.0.0.1"),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("no-proxy-server", true),
 	)
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc(); removeSingletonDir(profile) })
+	t.Cleanup(func() { cancel(); cancelAlloc(); harness.RemoveSingletonDir(profile) })
 	ctx, cancelT := context.WithTimeout(ctx, time.Minute)
 	defer cancelT()
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.IndexURL)); err != nil {
