@@ -1,0 +1,426 @@
+package doctor
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsslab/wsslab/harness"
+)
+
+type probePKI struct {
+	root, inter              *node
+	untrusted, untrustedInt  *node
+	sha1Root, rsa1024Root    *node
+	expiredRoot, ncRoot      *node
+	anchorLeaf               *node
+	rsaRoot, rsaInter        *node
+	ekuRoot                  *node
+	anchorLeafCA, anchorNoBC *node
+}
+
+func newProbePKI(t testing.TB) *probePKI {
+	p := &probePKI{}
+	p.root = mint(t, spec{cn: "doctor root", ca: true, notAfter: 5 * 365 * 24 * time.Hour}, nil)
+	p.inter = mint(t, spec{cn: "doctor intermediate", ca: true, maxPath0: true, notAfter: 3 * 365 * 24 * time.Hour}, p.root)
+	p.untrusted = mint(t, spec{cn: "doctor untrusted root", ca: true, notAfter: 5 * 365 * 24 * time.Hour}, nil)
+	p.untrustedInt = mint(t, spec{cn: "doctor untrusted intermediate", ca: true, notAfter: 3 * 365 * 24 * time.Hour}, p.untrusted)
+	p.sha1Root = mint(t, spec{cn: "doctor sha1 root", ca: true, key: "rsa2048", sigAlg: x509.SHA1WithRSA, notAfter: 5 * 365 * 24 * time.Hour}, nil)
+	p.rsa1024Root = mint(t, spec{cn: "doctor rsa1024 root", ca: true, key: "rsa1024", notAfter: 5 * 365 * 24 * time.Hour}, nil)
+	p.expiredRoot = mint(t, spec{cn: "doctor expired root", ca: true, notBefore: -400 * 24 * time.Hour, notAfter: -10 * 24 * time.Hour}, nil)
+	p.ncRoot = mint(t, spec{cn: "doctor constrained root", ca: true, permitted: []string{"nc-root-ok.wsslab.test"}, notAfter: 5 * 365 * 24 * time.Hour}, nil)
+	p.anchorLeaf = mint(t, spec{cn: "anchor-leaf.wsslab.test", dns: []string{"anchor-leaf.wsslab.test"}}, nil)
+	p.rsaRoot = mint(t, spec{cn: "doctor rsa root", ca: true, key: "rsa2048", notAfter: 5 * 365 * 24 * time.Hour}, nil)
+	p.rsaInter = mint(t, spec{cn: "doctor rsa intermediate", ca: true, key: "rsa2048", notAfter: 3 * 365 * 24 * time.Hour}, p.rsaRoot)
+	p.ekuRoot = mint(t, spec{cn: "doctor clientAuth-only root", ca: true, eku: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, notAfter: 5 * 365 * 24 * time.Hour}, nil)
+	// openssl req -x509 makes CA:TRUE self-signed certificates; people
+	// trust them directly.
+	p.anchorLeafCA = mint(t, spec{cn: "anchor-leaf-ca.wsslab.test", dns: []string{"anchor-leaf-ca.wsslab.test"}, ca: true}, nil)
+	p.anchorNoBC = mint(t, spec{cn: "anchor-leaf-nobc.wsslab.test", dns: []string{"anchor-leaf-nobc.wsslab.test"}, noBC: true}, nil)
+	return p
+}
+
+func (p *probePKI) trusted() []*x509.Certificate {
+	return []*x509.Certificate{p.root.cert, p.sha1Root.cert, p.rsa1024Root.cert, p.expiredRoot.cert, p.ncRoot.cert, p.anchorLeaf.cert, p.rsaRoot.cert, p.ekuRoot.cert, p.anchorLeafCA.cert, p.anchorNoBC.cert}
+}
+
+// probeCase is one certificate or server set-up not in the scenario table,
+// with what Chromium 156 was measured to do.
+type probeCase struct {
+	name   string
+	host   string // default name + ".wsslab.test"
+	listen string
+	cert   func(t testing.TB, p *probePKI, host string) tls.Certificate
+	server harness.ServerOptions
+	tweak  func(*tls.Config)
+	protos []string
+	aia    bool   // serve the intermediate at the leaf's caIssuers URL
+	chrome string // "connects", "net::ERR_...", or the handshake error text
+}
+
+func leafUnder(t testing.TB, parent *node, s spec, host string) *node {
+	if s.dns == nil && s.ips == nil {
+		s.dns = []string{host}
+	}
+	if s.cn == "" {
+		s.cn = host
+	}
+	return mint(t, s, parent)
+}
+
+// std: a leaf under the trusted intermediate, served with it.
+func std(s spec) func(testing.TB, *probePKI, string) tls.Certificate {
+	return func(t testing.TB, p *probePKI, host string) tls.Certificate {
+		return serve(leafUnder(t, p.inter, s, host), p.inter)
+	}
+}
+
+func selfSigned(s spec) func(testing.TB, *probePKI, string) tls.Certificate {
+	return func(t testing.TB, p *probePKI, host string) tls.Certificate {
+		return serve(leafUnder(t, nil, s, host))
+	}
+}
+
+var (
+	expired   = spec{notBefore: -120 * 24 * time.Hour, notAfter: -30 * 24 * time.Hour}
+	wrongName = spec{dns: []string{"other.wsslab.test"}}
+)
+
+func merge(a, b spec) spec {
+	if b.dns != nil {
+		a.dns = b.dns
+	}
+	if b.notBefore != 0 {
+		a.notBefore, a.notAfter = b.notBefore, b.notAfter
+	}
+	if b.key != "" {
+		a.key = b.key
+	}
+	if b.sigAlg != 0 {
+		a.sigAlg = b.sigAlg
+	}
+	if b.eku != nil {
+		a.eku = b.eku
+	}
+	return a
+}
+
+var clientAuth = spec{eku: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+
+var unknownCritical = pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 55555, 1}, Critical: true, Value: []byte{5, 0}}
+
+var probeCases = []probeCase{
+	{name: "valid", cert: std(spec{})},
+	{name: "sha1-leaf", cert: std(spec{sigAlg: x509.ECDSAWithSHA1})},
+	{name: "sha1-intermediate", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "sha1 intermediate", ca: true, sigAlg: x509.ECDSAWithSHA1}, p.root)
+		return serve(leafUnder(t, i, spec{}, h), i)
+	}},
+	{name: "sha1-root", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.sha1Root, spec{}, h))
+	}},
+	{name: "rsa1024-leaf", cert: std(spec{key: "rsa1024"})},
+	{name: "rsa1024-intermediate", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "rsa1024 intermediate", ca: true, key: "rsa1024"}, p.root)
+		return serve(leafUnder(t, i, spec{}, h), i)
+	}},
+	{name: "rsa1024-root", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.rsa1024Root, spec{}, h))
+	}},
+	{name: "rsa2048-leaf", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.rsaInter, spec{key: "rsa2048"}, h), p.rsaInter)
+	}},
+	{name: "eku-absent", cert: std(spec{noEKU: true})},
+	{name: "eku-clientauth", cert: std(clientAuth)},
+	{name: "eku-any", cert: std(spec{eku: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})},
+	{name: "eku-server-and-client", cert: std(spec{eku: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}})},
+	{name: "intermediate-eku-clientauth", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "clientauth intermediate", ca: true, eku: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, p.root)
+		return serve(leafUnder(t, i, spec{}, h), i)
+	}},
+	{name: "nc-violation", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "constrained intermediate", ca: true, permitted: []string{"allowed.test"}}, p.root)
+		return serve(leafUnder(t, i, spec{}, h), i)
+	}},
+	{name: "nc-ok", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "constrained intermediate", ca: true, permitted: []string{"wsslab.test"}}, p.root)
+		return serve(leafUnder(t, i, spec{}, h), i)
+	}},
+	{name: "nc-excluded", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "excluding intermediate", ca: true, excluded: []string{"nc-excluded.wsslab.test"}}, p.root)
+		return serve(leafUnder(t, i, spec{}, h), i)
+	}},
+	{name: "nc-root-violation", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.ncRoot, spec{}, h))
+	}},
+	{name: "nc-root-ok", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.ncRoot, spec{}, h))
+	}},
+	{name: "wildcard-match", host: "wc.wsslab.test", cert: std(spec{dns: []string{"*.wsslab.test"}})},
+	{name: "wildcard-two-levels", host: "a.b.wsslab.test", cert: std(spec{dns: []string{"*.wsslab.test"}})},
+	{name: "wildcard-apex", host: "wsslab.test", cert: std(spec{dns: []string{"*.wsslab.test"}})},
+	{name: "wildcard-tld", host: "wildcard-tld.test", cert: std(spec{dns: []string{"*.test"}})},
+	{name: "wildcard-com", host: "wsslab-doctor.com", cert: std(spec{dns: []string{"*.com"}})},
+	{name: "wildcard-co-uk", host: "wsslab-doctor.co.uk", cert: std(spec{dns: []string{"*.co.uk"}})},
+	{name: "wildcard-private-registry", host: "wsslab-doctor.github.io", cert: std(spec{dns: []string{"*.github.io"}})},
+	{name: "wildcard-partial", host: "foo.wsslab.test", cert: std(spec{dns: []string{"f*.wsslab.test"}})},
+	{name: "wildcard-star", host: "star.wsslab.test", cert: std(spec{dns: []string{"*"}})},
+	{name: "wildcard-inner", host: "a.b.wsslab.test", cert: std(spec{dns: []string{"a.*.wsslab.test"}})},
+	{name: "san-underscore", host: "under_score.wsslab.test", cert: std(spec{})},
+	{name: "host-plus", host: "a+b.wsslab.test", cert: std(spec{})},
+	{name: "san-case", host: "san-case.wsslab.test", cert: std(spec{dns: []string{"SAN-Case.WSSLAB.test"}})},
+	{name: "san-trailing-dot", host: "san-trailing-dot.wsslab.test", cert: std(spec{dns: []string{"san-trailing-dot.wsslab.test."}})},
+	{name: "ipv6-san", host: "::1", listen: "[::1]:0", cert: std(spec{ips: []net.IP{net.IPv6loopback}})},
+	{name: "ipv4-san", host: "127.0.0.1", cert: std(spec{ips: []net.IP{net.IPv4(127, 0, 0, 1)}})},
+	{name: "ipv4-as-dns-san", host: "127.0.0.1", cert: std(spec{dns: []string{"127.0.0.1"}})},
+	{name: "ipv4-san-other-ip", host: "127.0.0.1", cert: std(spec{ips: []net.IP{net.IPv4(127, 0, 0, 2)}})},
+	{name: "expired-2min", cert: std(spec{notAfter: -2 * time.Minute})},
+	{name: "not-yet-valid-2min", cert: std(spec{notBefore: 2 * time.Minute, notAfter: 90 * 24 * time.Hour})},
+	{name: "ca-leaf", cert: std(spec{ca: true})},
+	{name: "no-bc-intermediate", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "no-bc intermediate", ca: true, noBC: true}, p.root)
+		return serve(leafUnder(t, i, spec{}, h), i)
+	}},
+	{name: "intermediate-not-ca", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "not-ca intermediate", ku: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}, p.root)
+		return serve(leafUnder(t, i, spec{}, h), i)
+	}},
+	{name: "leaf-and-root-only", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.inter, spec{}, h), p.root)
+	}},
+	{name: "out-of-order", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.inter, spec{}, h), p.root, p.inter)
+	}},
+	{name: "extra-unrelated", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.inter, spec{}, h), p.untrusted, p.inter)
+	}},
+	{name: "leaf-not-first", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		l := leafUnder(t, p.inter, spec{}, h)
+		c := serve(l, p.inter)
+		c.Certificate[0], c.Certificate[1] = c.Certificate[1], c.Certificate[0]
+		return c
+	}},
+	{name: "long-validity-private", cert: std(spec{notAfter: 5 * 365 * 24 * time.Hour})},
+	{name: "anchor-leaf", host: "anchor-leaf.wsslab.test", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(p.anchorLeaf)
+	}},
+	{name: "expired-root", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.expiredRoot, spec{}, h))
+	}},
+	{name: "expired-intermediate", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "expired intermediate", ca: true, notBefore: -400 * 24 * time.Hour, notAfter: -1 * 24 * time.Hour}, p.root)
+		return serve(leafUnder(t, i, spec{}, h), i)
+	}},
+	{name: "untrusted-expired-intermediate", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "expired untrusted intermediate", ca: true, notBefore: -400 * 24 * time.Hour, notAfter: -1 * 24 * time.Hour}, p.untrusted)
+		return serve(leafUnder(t, i, spec{}, h), i, p.untrusted)
+	}},
+	{name: "ku-no-digitalsignature", cert: std(spec{ku: x509.KeyUsageKeyAgreement})},
+	{name: "unknown-critical-ext", cert: std(spec{extra: []pkix.Extension{unknownCritical}})},
+	{name: "self-signed-ca", cert: selfSigned(spec{ca: true})},
+	{name: "anchor-leaf-ca", host: "anchor-leaf-ca.wsslab.test", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(p.anchorLeafCA)
+	}},
+	{name: "anchor-leaf-nobc", host: "anchor-leaf-nobc.wsslab.test", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(p.anchorNoBC)
+	}},
+	{name: "root-eku-clientauth", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.ekuRoot, spec{}, h))
+	}},
+	{name: "pathlen-violation", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i2 := mint(t, spec{cn: "second intermediate", ca: true}, p.inter)
+		return serve(leafUnder(t, i2, spec{}, h), i2, p.inter)
+	}},
+	{name: "two-intermediates", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i1 := mint(t, spec{cn: "upper intermediate", ca: true}, p.root)
+		i2 := mint(t, spec{cn: "lower intermediate", ca: true}, i1)
+		return serve(leafUnder(t, i2, spec{}, h), i2, i1)
+	}},
+	{name: "two-intermediates-upper-missing", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i1 := mint(t, spec{cn: "upper intermediate", ca: true}, p.root)
+		i2 := mint(t, spec{cn: "lower intermediate", ca: true}, i1)
+		return serve(leafUnder(t, i2, spec{}, h), i2)
+	}},
+	{name: "p384-leaf", cert: std(spec{key: "p384"})},
+	{name: "p521-leaf", cert: std(spec{key: "p521"})},
+	{name: "ed25519-leaf", cert: std(spec{key: "ed25519"})},
+	{name: "rsa-ku-encipherment-only", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.rsaInter, spec{key: "rsa2048", ku: x509.KeyUsageKeyEncipherment}, h), p.rsaInter)
+	}},
+	{name: "ku-no-digitalsignature+self-signed", cert: selfSigned(spec{ku: x509.KeyUsageKeyAgreement})},
+	{name: "ku-no-digitalsignature+wrong-name", cert: std(spec{ku: x509.KeyUsageKeyAgreement, dns: []string{"other.wsslab.test"}})},
+	{name: "aia-fetch", aia: true, cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.inter, spec{aia: "AIA"}, h))
+	}},
+	{name: "aia-unreachable", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.inter, spec{aia: "http://aia.wsslab.test:9/none.der"}, h))
+	}},
+	// Combinations: which error wins.
+	{name: "expired+wrong-name", cert: std(merge(expired, wrongName))},
+	{name: "expired+self-signed", cert: selfSigned(expired)},
+	{name: "wrong-name+self-signed", cert: selfSigned(wrongName)},
+	{name: "expired+wrong-name+self-signed", cert: selfSigned(merge(expired, wrongName))},
+	{name: "weak-key+wrong-name", cert: std(merge(spec{key: "rsa1024"}, wrongName))},
+	{name: "weak-key+expired", cert: std(merge(spec{key: "rsa1024"}, expired))},
+	{name: "weak-key+self-signed", cert: selfSigned(spec{key: "rsa1024"})},
+	{name: "sha1+wrong-name", cert: std(merge(spec{sigAlg: x509.ECDSAWithSHA1}, wrongName))},
+	{name: "sha1+expired", cert: std(merge(spec{sigAlg: x509.ECDSAWithSHA1}, expired))},
+	{name: "sha1+weak-key", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.rsaInter, spec{key: "rsa1024", sigAlg: x509.SHA1WithRSA}, h), p.rsaInter)
+	}},
+	{name: "sha1+self-signed", cert: selfSigned(spec{sigAlg: x509.ECDSAWithSHA1})},
+	{name: "clientauth+wrong-name", cert: std(merge(clientAuth, wrongName))},
+	{name: "clientauth+expired", cert: std(merge(clientAuth, expired))},
+	{name: "clientauth+self-signed", cert: selfSigned(clientAuth)},
+	{name: "clientauth+sha1", cert: std(merge(clientAuth, spec{sigAlg: x509.ECDSAWithSHA1}))},
+	{name: "missing-intermediate+expired", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.inter, expired, h))
+	}},
+	{name: "missing-intermediate+wrong-name", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.inter, wrongName, h))
+	}},
+	{name: "nc-violation+expired", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "constrained intermediate", ca: true, permitted: []string{"allowed.test"}}, p.root)
+		return serve(leafUnder(t, i, expired, h), i)
+	}},
+	{name: "sha1-intermediate+wrong-name", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "sha1 intermediate", ca: true, sigAlg: x509.ECDSAWithSHA1}, p.root)
+		return serve(leafUnder(t, i, wrongName, h), i)
+	}},
+	{name: "expired-intermediate+wrong-name", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		i := mint(t, spec{cn: "expired intermediate", ca: true, notBefore: -400 * 24 * time.Hour, notAfter: -1 * 24 * time.Hour}, p.root)
+		return serve(leafUnder(t, i, wrongName, h), i)
+	}},
+	// TLS versions and ciphers.
+	{name: "tls10-only", cert: std(spec{}), server: harness.ServerOptions{MinTLS: tls.VersionTLS10, MaxTLS: tls.VersionTLS10}},
+	{name: "tls11-only", cert: std(spec{}), server: harness.ServerOptions{MinTLS: tls.VersionTLS11, MaxTLS: tls.VersionTLS11}},
+	{name: "tls12-only", cert: std(spec{}), server: harness.ServerOptions{MinTLS: tls.VersionTLS12, MaxTLS: tls.VersionTLS12}},
+	{name: "tls13-only", cert: std(spec{}), server: harness.ServerOptions{MinTLS: tls.VersionTLS13}},
+	{name: "tls12-rsa-kx-only", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.rsaInter, spec{key: "rsa2048"}, h), p.rsaInter)
+	}, server: harness.ServerOptions{MaxTLS: tls.VersionTLS12}, tweak: func(c *tls.Config) {
+		c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}
+	}},
+	{name: "tls12-cbc-only", cert: std(spec{}), server: harness.ServerOptions{MaxTLS: tls.VersionTLS12}, tweak: func(c *tls.Config) {
+		c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}
+	}},
+	{name: "tls12-cbc-sha256-only", cert: std(spec{}), server: harness.ServerOptions{MaxTLS: tls.VersionTLS12}, tweak: func(c *tls.Config) {
+		c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256}
+	}},
+	{name: "tls-p384-only", cert: std(spec{}), tweak: func(c *tls.Config) {
+		c.CurvePreferences = []tls.CurveID{tls.CurveP521}
+	}},
+	{name: "tls12-3des-only", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		return serve(leafUnder(t, p.rsaInter, spec{key: "rsa2048"}, h), p.rsaInter)
+	}, server: harness.ServerOptions{MaxTLS: tls.VersionTLS12}, tweak: func(c *tls.Config) {
+		c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA}
+	}},
+	{name: "alpn-h2-only", cert: std(spec{}), tweak: func(c *tls.Config) { c.NextProtos = []string{"h2"} }},
+	// WebSocket handshakes.
+	{name: "origin-403", cert: std(spec{}), server: harness.ServerOptions{SameOrigin: true}},
+	{name: "auth-401", cert: std(spec{}), server: harness.ServerOptions{RequireAuth: true, AuthToken: "x"}},
+	{name: "subprotocol-required", cert: std(spec{}), server: harness.ServerOptions{Subprotocols: []string{"chat"}, RequireSubprotocol: true}},
+	{name: "subprotocol-unasked", cert: std(spec{}), server: harness.ServerOptions{ForceSubprotocol: "chat"}},
+	{name: "subprotocol-mismatch", cert: std(spec{}), protos: []string{"chat"}, server: harness.ServerOptions{ForceSubprotocol: "other"}},
+	{name: "subprotocol-none-returned", cert: std(spec{}), protos: []string{"chat"}},
+	{name: "subprotocol-ok", cert: std(spec{}), protos: []string{"chat"}, server: harness.ServerOptions{Subprotocols: []string{"chat"}}},
+}
+
+// startProbeServer serves c with harness.EchoHandler, letting tweak change
+// the TLS configuration beyond what harness.ServerOptions offers.
+func startProbeServer(t testing.TB, listen string, c tls.Certificate, opts harness.ServerOptions, tweak func(*tls.Config)) string {
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &harness.Recorder{}
+	cfg := harness.TLSConfig(c, opts, rec)
+	if tweak != nil {
+		tweak(cfg)
+	}
+	srv := &http.Server{Handler: harness.EchoHandler(opts, rec), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(tls.NewListener(ln, cfg))
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+func probeBrowser(t *testing.T, p *probePKI) *harness.Browser {
+	page := leafUnder(t, p.inter, spec{}, "app.wsslab.test")
+	b, err := harness.StartBrowser(context.Background(), harness.BrowserConfig{
+		Roots:         p.trusted(),
+		PageHost:      "app.wsslab.test",
+		PageCert:      serve(page, p.inter),
+		ResolverRules: "MAP *.test 127.0.0.1, MAP *.com 127.0.0.1, MAP *.co.uk 127.0.0.1, MAP *.github.io 127.0.0.1",
+		TempDir:       t.TempDir(),
+	})
+	if err != nil {
+		if errors.Is(err, harness.ErrNoBrowser) && !harness.RequireBrowser() {
+			t.Skipf("skipped: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// TestProbeChrome only measures: WSSLAB_PROBE=1 go test -run TestProbeChrome -v
+func TestProbeChrome(t *testing.T) {
+	if os.Getenv("WSSLAB_PROBE") == "" {
+		t.Skip("set WSSLAB_PROBE=1 to measure Chrome")
+	}
+	p := newProbePKI(t)
+	b := probeBrowser(t, p)
+	for _, pc := range probeCases {
+		host := pc.host
+		if host == "" {
+			host = strings.ReplaceAll(pc.name, "+", "-and-") + ".wsslab.test"
+		}
+		cert := pc.cert(t, p, host)
+		if pc.aia {
+			cert = aiaServed(t, p, host)
+		}
+		addr := startProbeServer(t, pc.listen, cert, pc.server, pc.tweak)
+		_, port, _ := net.SplitHostPort(addr)
+		url := "wss://" + net.JoinHostPort(host, port) + "/"
+		obs := b.Dial(context.Background(), harness.Target{URL: url, Addr: addr, Message: "hi", Subprotocols: pc.protos})
+		got := obs.NetError
+		if obs.Outcome == harness.Connected {
+			got = "connects"
+		}
+		t.Logf("%-34s %-20s %s", pc.name, obs.Outcome, got)
+		if obs.Outcome == harness.Failed {
+			t.Logf("  evidence: %q", obs.Evidence)
+		}
+	}
+}
+
+// aiaServed mints a leaf whose caIssuers URL serves the intermediate over
+// plain HTTP on loopback, and serves only the leaf.
+func aiaServed(t testing.TB, p *probePKI, host string) tls.Certificate {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/pkix-cert")
+		w.Write(p.inter.cert.Raw)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return serve(leafUnder(t, p.inter, spec{aia: "http://aia.wsslab.test:" + port + "/inter.der"}, host))
+}
