@@ -67,8 +67,8 @@ Flags:`)
 // parseDoctorArgs accepts flags before and after the URL.
 func parseDoctorArgs(args []string, o *doctorFlags, out io.Writer) (string, error) {
 	var url string
+	fs := doctorFlagSet(o, out)
 	for {
-		fs := doctorFlagSet(o, out)
 		if err := fs.Parse(args); err != nil {
 			return "", err
 		}
