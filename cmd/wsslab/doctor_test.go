@@ -173,7 +173,9 @@ func TestDoctorBadInput(t *testing.T) {
 			return []string{"--ca", f, "wss://a.test/"}
 		}, "neither PEM"},
 		{"bad-timeout", func(*testing.T) []string { return []string{"--timeout", "-1s", "wss://a.test/"} }, "--timeout"},
-		{"refused", func(t *testing.T) []string { return []string{"--timeout", "2s", "wss://127.0.0.1:" + closedPort(t) + "/"} }, "connection refused"},
+		{"refused", func(t *testing.T) []string {
+			return []string{"--timeout", "2s", "wss://127.0.0.1:" + closedPort(t) + "/"}
+		}, "connection refused"},
 		{"plain-http-port", func(t *testing.T) []string {
 			return []string{"--timeout", "2s", "wss://127.0.0.1:" + listen(t, func(c net.Conn) {
 				buf := make([]byte, 1024)

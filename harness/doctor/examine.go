@@ -165,6 +165,10 @@ func Examine(ctx context.Context, cfg Config) (*Report, error) {
 			pred = &x
 		}
 	}
+	if restrictedPorts[t.Port] {
+		set(certFails("net::ERR_UNSAFE_PORT"))
+		f.add(Error, "unsafe-port", fmt.Sprintf("Chrome refuses to connect to port %d at all (it is on its list of ports of other protocols, net::ERR_UNSAFE_PORT)", t.Port), "Serve the WebSocket on 443 (or another port such as 8443), e.g. behind nginx.")
+	}
 	if !t.TLS() {
 		examinePlain(ctx, t, cfg, r, &f, set)
 		if pred == nil {
@@ -280,6 +284,13 @@ func Examine(ctx context.Context, cfg Config) (*Report, error) {
 		set(connects)
 	}
 	r.Browser, r.Findings = *pred, f
+	switch {
+	case t.Scheme == "https":
+		r.Browser.Console = ""
+	case r.Browser.Console != "":
+		// The line Chrome's console shows (Log.entryAdded).
+		r.Browser.Console = "WebSocket connection to '" + t.URL + "' failed: " + r.Browser.Console
+	}
 	return r, nil
 }
 

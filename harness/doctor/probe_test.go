@@ -327,6 +327,7 @@ var probeCases = []probeCase{
 		c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA}
 	}},
 	{name: "alpn-h2-only", chrome: "connects", cert: std(spec{}), tweak: func(c *tls.Config) { c.NextProtos = []string{"h2"} }},
+	{name: "unsafe-port", chrome: "net::ERR_UNSAFE_PORT", listen: "127.0.0.1:6666", cert: std(spec{})},
 	// WebSocket handshakes.
 	{name: "origin-403", chrome: "Unexpected response code: 403", cert: std(spec{}), server: harness.ServerOptions{SameOrigin: true}},
 	{name: "auth-401", chrome: "HTTP Authentication failed; no valid credentials available", cert: std(spec{}), server: harness.ServerOptions{RequireAuth: true, AuthToken: "x"}},
