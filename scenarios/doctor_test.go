@@ -25,12 +25,18 @@ func TestDoctorAgreesWithChrome(t *testing.T) {
 			}
 			t.Cleanup(in.Close)
 			obs := b.Dial(t.Context(), in.Target())
+			if obs.Outcome == harness.Failed && strings.HasPrefix(obs.Err, "browser: ") {
+				// The browser itself stumbled (a tab that did not load on
+				// a busy machine): that is no observation of the server.
+				t.Logf("retrying after %s", obs.Err)
+				obs = b.Dial(t.Context(), in.Target())
+			}
 			rep, err := doctor.Examine(t.Context(), doctorConfig(in, strings.TrimSuffix(b.PageURL(), "/")))
 			if err != nil {
 				t.Fatalf("doctor could not examine %s: %v", in.URL, err)
 			}
 			p := rep.Browser
-			t.Logf("chrome %s %q; doctor %s %q", obs.Outcome, obs.NetError, p.Outcome, p.NetError)
+			t.Logf("chrome %s %q %s; doctor %s %q", obs.Outcome, obs.NetError, obs.Err, p.Outcome, p.NetError)
 			if p.Connects() != (obs.Outcome == harness.Connected) || (!p.Connects() && (p.NetError != obs.NetError || p.Outcome != obs.Outcome)) {
 				t.Errorf("doctor predicts %s %q, Chrome did %s %q (table: %s)\nfindings:\n  %s\nevidence:\n  %s",
 					p.Verdict, p.NetError, obs.Outcome, obs.NetError, sc.Want.Browser, findingLines(rep.Findings), strings.Join(obs.Evidence, "\n  "))
