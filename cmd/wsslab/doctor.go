@@ -150,7 +150,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if bc != nil {
-		if rep.URL[:3] == "htt" {
+		if strings.HasPrefix(rep.URL, "https://") {
 			fmt.Fprintln(stderr, "Note: --browser dials WebSocket URLs only; skipped for https://")
 		} else {
 			rep.Chrome = bc.Dial(ctx, rep, cfg.Subprotocols)

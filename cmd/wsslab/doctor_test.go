@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -335,4 +334,3 @@ func listenTLS(t *testing.T, cfg *tls.Config) string {
 	return lastPort
 }
 
-var _ = http.StatusOK

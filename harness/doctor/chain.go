@@ -387,13 +387,11 @@ func evaluate(p path, in ChainInput, limited bool) []pathErr {
 		add(e)
 	}
 	if !p.anchored {
-		last := p.certs[n-1]
 		e := pathErr{bit: StatusAuthorityInvalid, idx: n - 1, check: "untrusted"}
 		if limited {
 			e.check = "chain-loop"
 		}
 		add(e)
-		_ = last
 	}
 	top := n - 1
 	if p.anchored {
