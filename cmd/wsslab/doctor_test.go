@@ -333,4 +333,3 @@ func listenTLS(t *testing.T, cfg *tls.Config) string {
 	})
 	return lastPort
 }
-
