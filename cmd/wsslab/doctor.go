@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/harness/doctor"
+)
+
+func init() {
+	register("doctor", "diagnose a live wss:// endpoint and predict what Chrome will say", cmdDoctor)
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+type doctorFlags struct {
+	cas, resolves, protos listFlag
+	timeout               time.Duration
+	warnDays              int
+	jsonOut, browser      bool
+	noSystem              bool
+	origin                string
+}
+
+func doctorFlagSet(o *doctorFlags, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Var(&o.cas, "ca", "trust this PEM/DER root too (repeatable), e.g. a company CA or wsslab's root.pem")
+	fs.Var(&o.resolves, "resolve", "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, like curl (repeatable); SNI and name checks still use HOST")
+	fs.Var(&o.protos, "subprotocol", "offer this WebSocket subprotocol, as new WebSocket(url, [proto]) does (repeatable)")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "limit for each network step")
+	fs.IntVar(&o.warnDays, "warn-days", doctor.WarnDays, "warn when the certificate expires within this many days")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
+	fs.BoolVar(&o.browser, "browser", false, "also dial with real headless Chromium (its built-in roots plus --ca) and show its verdict")
+	fs.BoolVar(&o.noSystem, "no-system-roots", false, "trust only --ca roots (as a browser with an empty root store)")
+	fs.StringVar(&o.origin, "origin", doctor.DefaultOrigin, "Origin header of the page that opens the socket")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: wsslab doctor [flags] URL
+
+Examines a wss:// (or https://, ws://) endpoint: the certificate chain it sends,
+names, dates, keys, TLS versions, the WebSocket upgrade with and without an
+Origin header. Prints what Chrome will do (connects, or the exact net::ERR_...)
+and each finding with its fix.
+
+Exit status: 0 Chrome would connect, 1 it would not, 2 doctor could not
+examine the endpoint (bad URL, refused, timeout, not TLS).
+
+Flags:`)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseDoctorArgs accepts flags before and after the URL.
+func parseDoctorArgs(args []string, o *doctorFlags, out io.Writer) (string, error) {
+	var url string
+	fs := doctorFlagSet(o, out)
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if url != "" {
+			return "", fmt.Errorf("doctor: one URL at a time (got %q and %q)", url, fs.Arg(0))
+		}
+		url, args = fs.Arg(0), fs.Args()[1:]
+	}
+	if url == "" {
+		return "", errors.New("doctor: no URL given: wsslab doctor wss://HOST[:PORT]/PATH")
+	}
+	return url, nil
+}
+
+func cmdDoctor(args []string) int {
+	return runDoctor(args, os.Stdout, os.Stderr)
+}
+
+func runDoctor(args []string, stdout, stderr io.Writer) int {
+	var o doctorFlags
+	url, err := parseDoctorArgs(args, &o, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		if strings.HasPrefix(err.Error(), "doctor:") {
+			fmt.Fprintln(stderr, "ERROR: "+err.Error())
+		}
+		return exitUsage
+	}
+	if o.timeout <= 0 || o.timeout > 5*time.Minute {
+		fmt.Fprintln(stderr, "ERROR: doctor: --timeout must be between 1ms and 5m")
+		return exitUsage
+	}
+	cfg := doctor.Config{URL: url, Timeout: o.timeout, WarnDays: o.warnDays, Origin: o.origin, Subprotocols: o.protos, NoSystemRoots: o.noSystem}
+	for _, r := range o.resolves {
+		res, err := doctor.ParseResolve(r)
+		if err != nil {
+			fmt.Fprintln(stderr, "ERROR: doctor: "+err.Error())
+			return exitUsage
+		}
+		cfg.Resolve = append(cfg.Resolve, res)
+	}
+	for _, f := range o.cas {
+		certs, err := doctor.LoadCA(f)
+		if err != nil {
+			fmt.Fprintln(stderr, "ERROR: doctor: "+err.Error())
+			return exitUsage
+		}
+		cfg.Private = append(cfg.Private, certs...)
+	}
+	if _, err := doctor.ParseURL(url); err != nil {
+		fmt.Fprintln(stderr, "ERROR: doctor: "+err.Error())
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var bc *doctor.BrowserCheck
+	if o.browser {
+		bc, err = doctor.StartBrowserCheck(ctx, cfg.Private, cfg.Resolve, o.timeout+5*time.Second)
+		if err != nil {
+			if errors.Is(err, harness.ErrNoBrowser) {
+				fmt.Fprintln(stderr, "ERROR: doctor: --browser: "+err.Error())
+			} else {
+				fmt.Fprintln(stderr, "ERROR: doctor: --browser: cannot start Chromium: "+oneLine(err.Error()))
+			}
+			return exitUsage
+		}
+		defer bc.Close()
+		// Chrome sends its page's origin; predict with the same one.
+		cfg.Origin = bc.Origin()
+	}
+	rep, err := doctor.Examine(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "ERROR: doctor: "+oneLine(err.Error()))
+		return exitUsage
+	}
+	if bc != nil {
+		if strings.HasPrefix(rep.URL, "https://") {
+			fmt.Fprintln(stderr, "Note: --browser dials WebSocket URLs only; skipped for https://")
+		} else {
+			rep.Chrome = bc.Dial(ctx, rep, cfg.Subprotocols)
+		}
+	}
+	if o.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintln(stderr, "ERROR: doctor: "+err.Error())
+			return exitUsage
+		}
+	} else {
+		printReport(stdout, rep)
+	}
+	verdict := rep.Browser.Verdict
+	if rep.Chrome != nil {
+		verdict = rep.Chrome.Verdict
+	}
+	if verdict == "connects" {
+		return exitOK
+	}
+	return exitMismatch
+}
+
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func printReport(w io.Writer, r *doctor.Report) {
+	fmt.Fprintf(w, "wsslab doctor %s\n", r.URL)
+	addr := r.Address
+	if r.SNI != "" {
+		addr += " (SNI " + r.SNI + ")"
+	}
+	fmt.Fprintf(w, "  address    %s\n", addr)
+	if t := r.TLS; t != nil {
+		var acc []string
+		for _, v := range []string{"TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"} {
+			if t.Versions[v] {
+				acc = append(acc, v)
+			}
+		}
+		fmt.Fprintf(w, "  tls        %s %s; server accepts %s\n", t.Version, t.CipherSuite, orNone(strings.Join(acc, ", ")))
+	}
+	if c := r.Chain; c != nil {
+		for i, ci := range c.Served {
+			label := "  sent"
+			if i > 0 {
+				label = "      "
+			}
+			if ci.Error != "" {
+				fmt.Fprintf(w, "%s #%d   unparseable: %s\n", label, i, ci.Error)
+				continue
+			}
+			fmt.Fprintf(w, "%s #%d   %s  [%s, %s, until %s] issuer %s\n", label, i, ci.Subject, ci.Role, ci.Key, ci.NotAfter.Format("2006-01-02"), ci.Issuer)
+			if i == 0 && len(ci.SANs) > 0 {
+				fmt.Fprintf(w, "             SAN %s\n", strings.Join(ci.SANs, ", "))
+			}
+		}
+		root := "no trusted root"
+		if c.Anchored {
+			root = "root " + c.Path[len(c.Path)-1].Subject
+			if !c.KnownRoot {
+				root += " (--ca)"
+			}
+		}
+		fmt.Fprintf(w, "  path       %d certificate(s) to %s\n", len(c.Path), root)
+	}
+	if ws := r.WebSocket; ws != nil {
+		for _, h := range []*doctor.Handshake{ws.WithOrigin, ws.WithoutOrigin} {
+			if h == nil {
+				continue
+			}
+			who := "without Origin (like Postman)"
+			if h.Origin != "" {
+				who = "with Origin " + h.Origin
+			}
+			res := fmt.Sprintf("HTTP %d", h.Status)
+			switch {
+			case h.Err != "":
+				res = h.Err
+			case h.ChromeError != "":
+				res += ": Chrome would say " + h.ChromeError
+			}
+			fmt.Fprintf(w, "  upgrade    %s: %s\n", who, res)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Chrome (predicted): %s\n", verdictLine(r.Browser.Verdict, r.Browser.NetError, r.Browser.Outcome))
+	if r.Browser.Console != "" && !r.Browser.Connects() {
+		fmt.Fprintf(w, "  console: %s\n", r.Browser.Console)
+	}
+	if c := r.Chrome; c != nil {
+		agree := "agrees with the prediction"
+		if !c.Agrees {
+			agree = "DISAGREES with the prediction: doctor's model is wrong here, please report it"
+		}
+		fmt.Fprintf(w, "Chrome (real, %s): %s — %s\n", c.Version, verdictLine(c.Verdict, c.NetError, c.Outcome), agree)
+	}
+	if len(r.Findings) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, sev := range []doctor.Severity{doctor.Error, doctor.Warn, doctor.Info} {
+		for _, f := range r.Findings {
+			if f.Severity != sev {
+				continue
+			}
+			fmt.Fprintf(w, "%s: [%s] %s\n", f.Severity, f.Check, f.Message)
+			if f.Fix != "" {
+				fmt.Fprintf(w, "  fix: %s\n", f.Fix)
+			}
+		}
+	}
+}
+
+func verdictLine(verdict, netErr string, o harness.Outcome) string {
+	if verdict == "connects" {
+		return "connects"
+	}
+	if netErr == "" {
+		return "fails (" + string(o) + ")"
+	}
+	return "fails with " + netErr
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

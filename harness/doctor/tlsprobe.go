@@ -1,0 +1,231 @@
+package doctor
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+)
+
+// chromeSuites are the TLS 1.2 cipher suites Chromium 156 offers (read
+// from its ClientHello), in its order; TLS 1.3 suites are not
+// configurable in Go and match Chrome's.
+var chromeSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+	tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_AES_256_CBC_SHA,
+}
+
+// chromeCurves: Chrome offers X25519MLKEM768, X25519, P-256 and P-384 (no
+// P-521).
+var chromeCurves = []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384}
+
+func allSuites() []uint16 {
+	var ids []uint16
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		ids = append(ids, cs.ID)
+	}
+	return ids
+}
+
+// handshake is one TLS attempt's result.
+type handshake struct {
+	state tls.ConnectionState
+	raw   [][]byte
+	conn  *tls.Conn
+	err   error
+	// kind classifies a failure: "dial", "timeout", "not-tls", "closed",
+	// "tls" (a TLS-level refusal), "cert-parse".
+	kind string
+	// firstBytes is what a non-TLS server answered.
+	firstBytes string
+}
+
+type prober struct {
+	addr    string
+	sni     string
+	timeout time.Duration
+}
+
+func (p prober) dial(ctx context.Context) (net.Conn, error) {
+	d := net.Dialer{Timeout: p.timeout}
+	return d.DialContext(ctx, "tcp", p.addr)
+}
+
+// try runs one TLS handshake with cfg; keep leaves the connection open.
+func (p prober) try(ctx context.Context, cfg *tls.Config, keep bool) handshake {
+	var h handshake
+	cfg = cfg.Clone()
+	cfg.ServerName = p.sni
+	// Verification is doctor's own (the Chrome model); the raw chain is
+	// captured here exactly as sent.
+	cfg.InsecureSkipVerify = true
+	cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+		h.raw = raw
+		return nil
+	}
+	raw, err := p.dial(ctx)
+	if err != nil {
+		h.err, h.kind = err, "dial"
+		return h
+	}
+	rec := &recorder{Conn: raw}
+	raw.SetDeadline(time.Now().Add(p.timeout))
+	c := tls.Client(rec, cfg)
+	err = c.HandshakeContext(ctx)
+	if err != nil {
+		h.err = err
+		h.kind = classifyTLSErr(err, rec)
+		h.firstBytes = rec.first()
+		raw.Close()
+		return h
+	}
+	h.state = c.ConnectionState()
+	if keep {
+		h.conn = c
+	} else {
+		c.Close()
+	}
+	return h
+}
+
+func classifyTLSErr(err error, rec *recorder) string {
+	var ne net.Error
+	var rh tls.RecordHeaderError
+	switch {
+	case errors.As(err, &rh):
+		return "not-tls"
+	case errors.As(err, &ne) && ne.Timeout():
+		if rec.n == 0 {
+			return "timeout"
+		}
+		return "stalled"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), strings.Contains(err.Error(), "connection reset"):
+		if rec.n == 0 {
+			return "closed"
+		}
+		return "tls"
+	case strings.Contains(err.Error(), "failed to parse certificate"):
+		return "cert-parse"
+	case strings.Contains(err.Error(), "invalid signature by the server certificate"):
+		// The chain was captured (verification runs first); the key the
+		// server signs with is not its first certificate's.
+		return "bad-signature"
+	}
+	return "tls"
+}
+
+// recorder keeps the first bytes a server sends, to tell a plain HTTP or
+// SSH server from a TLS one.
+type recorder struct {
+	net.Conn
+	buf []byte
+	n   int
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	if len(r.buf) < 64 {
+		r.buf = append(r.buf, p[:min(n, 64-len(r.buf))]...)
+	}
+	r.n += n
+	return n, err
+}
+
+func (r *recorder) first() string {
+	s := strings.Map(func(c rune) rune {
+		if c < 0x20 || c > 0x7e {
+			return '.'
+		}
+		return c
+	}, string(r.buf))
+	return s
+}
+
+func chromeConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion:       tls.VersionTLS12,
+		MaxVersion:       tls.VersionTLS13,
+		CipherSuites:     chromeSuites,
+		CurvePreferences: chromeCurves,
+		NextProtos:       []string{"http/1.1"},
+	}
+}
+
+func wideConfig(minV, maxV uint16) *tls.Config {
+	return &tls.Config{
+		MinVersion:   minV,
+		MaxVersion:   maxV,
+		CipherSuites: allSuites(),
+		NextProtos:   []string{"http/1.1"},
+	}
+}
+
+var versionNames = map[uint16]string{tls.VersionTLS10: "TLS 1.0", tls.VersionTLS11: "TLS 1.1", tls.VersionTLS12: "TLS 1.2", tls.VersionTLS13: "TLS 1.3"}
+
+// leafSignatureUnsupported: Chrome offers no TLS signature algorithm for
+// Ed25519 or P-521 keys, so a server with such a leaf cannot complete a
+// handshake with it (measured: ERR_SSL_VERSION_OR_CIPHER_MISMATCH).
+func leafSignatureUnsupported(leaf *x509.Certificate) string {
+	switch k := leaf.PublicKey.(type) {
+	case ed25519.PublicKey:
+		return "Ed25519"
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P521() {
+			return "ECDSA P-521"
+		}
+	}
+	return ""
+}
+
+// keyUsageIncompatible: BoringSSL checks the leaf's keyUsage against how
+// the key is used in the handshake before Chrome verifies the certificate
+// (measured: ERR_SSL_KEY_USAGE_INCOMPATIBLE wins over every certificate
+// error).
+func keyUsageIncompatible(leaf *x509.Certificate, st tls.ConnectionState) string {
+	if leaf.KeyUsage == 0 {
+		return ""
+	}
+	rsaKX := false
+	for _, id := range []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_GCM_SHA384, tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_AES_256_CBC_SHA} {
+		rsaKX = rsaKX || st.CipherSuite == id
+	}
+	if rsaKX {
+		if leaf.KeyUsage&x509.KeyUsageKeyEncipherment == 0 {
+			return "keyEncipherment (the handshake uses RSA key exchange)"
+		}
+		return ""
+	}
+	if leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return "digitalSignature (the server signs the handshake with this key)"
+	}
+	return ""
+}
+
+func describeDialErr(addr string, err error) string {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("cannot connect to %s: timed out (firewall, security group, or nothing listening)", addr)
+	case strings.Contains(err.Error(), "refused"):
+		return fmt.Sprintf("cannot connect to %s: connection refused (nothing listening on that port)", addr)
+	case strings.Contains(err.Error(), "no such host"):
+		return fmt.Sprintf("cannot resolve %s: no such host (check the DNS record, or use --resolve HOST:PORT:ADDR)", addr)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return fmt.Sprintf("cannot connect to %s: %v", addr, oe.Err)
+	}
+	return fmt.Sprintf("cannot connect to %s: %v", addr, err)
+}
