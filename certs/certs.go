@@ -177,13 +177,6 @@ func (p *PKI) Mint(req Request) (*Leaf, error) {
 			tmpl.SignatureAlgorithm = x509.SHA1WithRSA
 		}
 	}
-	if spec.sha1 {
-		// SHA-1 with whatever key type the signer has.
-		tmpl.SignatureAlgorithm = x509.ECDSAWithSHA1
-		if _, ok := signerKey.(*rsa.PrivateKey); ok {
-			tmpl.SignatureAlgorithm = x509.SHA1WithRSA
-		}
-	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, key.Public(), signerKey)
 	if err != nil {
 		return nil, fmt.Errorf("certs: mint leaf: %w", err)
