@@ -327,6 +327,29 @@ func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
 	if len(targets) == 0 {
 		return out
 	}
+	// A failure of the browser itself (a tab that could not be opened, a
+	// page that did not load in time on a loaded machine) is not an
+	// observation of the server: try once more in a fresh context.
+	err := b.dialBatch(ctx, targets, out, start)
+	if err != nil && ctx.Err() == nil {
+		first := err
+		err = b.dialBatch(ctx, targets, out, start)
+		for i := range out {
+			out[i].Evidence = append(out[i].Evidence, "first attempt: browser: "+first.Error())
+		}
+	}
+	if err != nil {
+		for i := range out {
+			out[i].Outcome, out[i].Err = Failed, "browser: "+err.Error()
+			out[i].Duration = time.Since(start)
+		}
+	}
+	return out
+}
+
+// dialBatch is one attempt of DialAll in a fresh browser context. It fills
+// out, or returns an error when the browser (not the server) failed.
+func (b *Browser) dialBatch(ctx context.Context, targets []Target, out []Observation, start time.Time) error {
 	tabCtx, cancelTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	defer cancelTab()
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout+10*time.Second)
@@ -338,25 +361,21 @@ func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
 	dt := newDevtools()
 	results, err := b.runPage(tabCtx, dt, targets)
 	if err != nil {
-		for i := range out {
-			out[i].Outcome, out[i].Err = Failed, "browser: "+err.Error()
-			out[i].Duration = time.Since(start)
-		}
-		return out
+		return err
 	}
 	// Read what DevTools captured only after every socket is closed.
 	grace := time.NewTimer(2 * time.Second)
 	defer grace.Stop()
+wait:
 	for dt.openSockets() > 0 {
 		select {
 		case <-dt.changed:
 		case <-grace.C:
-			goto classify
+			break wait
 		case <-ctx.Done():
-			goto classify
+			break wait
 		}
 	}
-classify:
 	dt.mu.Lock()
 	for i, t := range targets {
 		classify(&out[i], results[i], dt, t)
@@ -379,7 +398,7 @@ classify:
 			}
 		}
 	}
-	return out
+	return nil
 }
 
 func (b *Browser) runPage(tabCtx context.Context, dt *devtools, targets []Target) ([]pageResult, error) {

@@ -22,7 +22,12 @@ func TestBatchIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := func(o harness.Observation) string { return string(o.Outcome) + " " + o.NetError }
+	key := func(o harness.Observation) string {
+		if o.Outcome == harness.Failed {
+			return string(o.Outcome) + " " + o.Err // the browser's own failure, if any
+		}
+		return string(o.Outcome) + " " + o.NetError
+	}
 
 	// Reference: every scenario alone, in its own fresh browser context.
 	solo := make([]string, len(ins))
