@@ -23,6 +23,7 @@ func cmdRun(args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	scen := fs.String("scenario", "", "comma-separated scenario ids or globs (e.g. 'self-signed,ip-*'); default all")
 	noBrowser := fs.Bool("no-browser", false, "skip the browser column (it is reported as skipped)")
+	bf := addBackendFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: wsslab run [flags]\n\nRuns each scenario's server and dials it with the browser, the lax and the strict client.\nExit status: 0 all outcomes as expected, 1 some differed, 2 bad input or setup failure.\n\nFlags:")
 		fs.PrintDefaults()
@@ -51,6 +52,12 @@ func cmdRun(args []string) int {
 		return fail("run: %v", err)
 	}
 	defer lab.Close()
+	backend, release, err := bf.open(ctx)
+	if err != nil {
+		return fail("run: %v", err)
+	}
+	defer release()
+	lab.Backend = backend
 	var clients []harness.Client
 	if !*noBrowser {
 		fmt.Fprintln(os.Stderr, "starting headless Chromium ...")
