@@ -9,6 +9,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/harness"
@@ -187,4 +188,28 @@ func TestSweepRemovesLeftovers(t *testing.T) {
 	if rest, _ := Leftovers(ctx, session); len(rest) > 0 {
 		t.Errorf("still present: %v", rest)
 	}
+}
+
+// TestEngineCheckCannotHang: an engine whose socket accepts but never
+// answers (the case where SkipIfProviderIsNotHealthy hangs) is reported as
+// ErrNoEngine at the deadline. No Docker needed.
+func TestEngineCheckCannotHang(t *testing.T) {
+	prevTimeout, prevNew := engineTimeout, newDockerClient
+	t.Cleanup(func() { engineTimeout, newDockerClient = prevTimeout, prevNew })
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	engineTimeout = 200 * time.Millisecond
+	newDockerClient = func(context.Context) (*testcontainers.DockerClient, error) {
+		<-release // ignores its context, like a client stuck on a silent socket
+		return nil, errors.New("never")
+	}
+	start := time.Now()
+	err := Available(t.Context())
+	if !errors.Is(err, ErrNoEngine) {
+		t.Fatalf("got %v, want ErrNoEngine", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("engine check took %s, want about %s", d, engineTimeout)
+	}
+	t.Logf("%v", err)
 }

@@ -28,6 +28,22 @@ func RequireEngine() bool {
 // but never answers.
 const EngineTimeout = 5 * time.Second
 
+// Seams for the test that proves the check cannot hang.
+var (
+	engineTimeout   = EngineTimeout
+	newDockerClient = func(ctx context.Context) (*testcontainers.DockerClient, error) {
+		cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
+			cli.Close()
+			return nil, err
+		}
+		return cli, nil
+	}
+)
+
 var setupOnce sync.Once
 
 // setup fixes testcontainers' environment before its first call (it reads
@@ -50,7 +66,7 @@ func setup() {
 // EngineTimeout. The caller closes it.
 func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
 	setup()
-	ctx, cancel := context.WithTimeout(ctx, EngineTimeout)
+	ctx, cancel := context.WithTimeout(ctx, engineTimeout)
 	defer cancel()
 	type result struct {
 		cli *testcontainers.DockerClient
@@ -60,13 +76,7 @@ func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
 	// some path does not: the answer is abandoned at the deadline.
 	ch := make(chan result, 1)
 	go func() {
-		cli, err := testcontainers.NewDockerClientWithOpts(ctx)
-		if err == nil {
-			if _, perr := cli.Ping(ctx, client.PingOptions{}); perr != nil {
-				cli.Close()
-				cli, err = nil, perr
-			}
-		}
+		cli, err := newDockerClient(ctx)
 		ch <- result{cli, err}
 	}()
 	select {
@@ -81,7 +91,7 @@ func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
 				r.cli.Close()
 			}
 		}()
-		return nil, fmt.Errorf("container: %w (no answer within %s)", ErrNoEngine, EngineTimeout)
+		return nil, fmt.Errorf("container: %w (no answer within %s)", ErrNoEngine, engineTimeout)
 	}
 }
 
