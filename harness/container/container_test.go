@@ -1,9 +1,13 @@
 package container
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,4 +216,87 @@ func TestEngineCheckCannotHang(t *testing.T) {
 		t.Errorf("engine check took %s, want about %s", d, engineTimeout)
 	}
 	t.Logf("%v", err)
+}
+
+// TestKilledRunIsSwept kills (SIGKILL, no cleanup of any kind) a process
+// that has a container server running, then shows that what it left is
+// found and removed by the next run's sweep.
+func TestKilledRunIsSwept(t *testing.T) {
+	if os.Getenv("WSSLAB_KILLED_RUN_HELPER") == "1" {
+		killedRunHelper()
+		return
+	}
+	requireEngine(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledRunIsSwept$")
+	cmd.Env = append(os.Environ(), "WSSLAB_KILLED_RUN_HELPER=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var session string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if s, ok := strings.CutPrefix(sc.Text(), "STARTED "); ok {
+			session = s
+			break
+		}
+	}
+	if session == "" {
+		t.Fatalf("helper never started its server: %v", sc.Err())
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	left, err := Leftovers(t.Context(), session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cli, err := dockerClient(context.Background()); err == nil {
+			remove(context.Background(), cli, left)
+			cli.Close()
+		}
+	})
+	if len(left) < 2 {
+		t.Fatalf("the killed run should have left its container and image, found %v", left)
+	}
+	t.Logf("killed run left: %v", left)
+	swept, err := Sweep(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sweep removed: %v", swept)
+	if rest, err := Leftovers(t.Context(), session); err != nil || len(rest) > 0 {
+		t.Errorf("after the sweep: %v (err %v)", rest, err)
+	}
+}
+
+// killedRunHelper starts a server and waits to be killed.
+func killedRunHelper() {
+	ctx := context.Background()
+	b, err := New(ctx, Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		os.Exit(1)
+	}
+	pki, err := certs.NewPKI()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		os.Exit(1)
+	}
+	leaf, err := pki.Mint(certs.Request{DNSNames: []string{"killed.wsslab.test"}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		os.Exit(1)
+	}
+	if _, err := b.Start(ctx, harness.ServerSpec{ID: "killed-run", Host: "killed.wsslab.test", Leaf: leaf}); err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		os.Exit(1)
+	}
+	fmt.Println("STARTED " + b.Session())
+	select {}
 }
