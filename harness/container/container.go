@@ -16,6 +16,7 @@ package container
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -235,7 +236,7 @@ func (b *Backend) run(ctx context.Context, rs runSpec) (*testcontainers.DockerCo
 		if strings.HasSuffix(path, certs.Files.PrivKey) {
 			mode = 0o600
 		}
-		opts = append(opts, testcontainers.WithFiles(testcontainers.ContainerFile{Reader: strings.NewReader(string(data)), ContainerFilePath: path, FileMode: mode}))
+		opts = append(opts, testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(data), ContainerFilePath: path, FileMode: mode}))
 	}
 	if rs.network != "" {
 		opts = append(opts, tcnetwork.WithNetworkName(rs.aliases, rs.network))
@@ -434,7 +435,7 @@ func (b *Backend) evidence(ctx context.Context, c *testcontainers.DockerContaine
 	url := "http://" + net.JoinHostPort("127.0.0.1", hp) + "/evidence"
 	return func() harness.Evidence {
 		var ev harness.Evidence
-		hc := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
+		hc := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 		resp, err := hc.Get(url)
 		if err != nil {
 			return ev

@@ -63,10 +63,10 @@ func (nb *nginxBackend) Start(ctx context.Context, spec harness.ServerSpec) (_ *
 	if err != nil {
 		return nil, err
 	}
-	net, err := tcnetwork.New(ctx, tcnetwork.WithLabels(b.Labels()))
-	if net != nil {
+	nw, err := tcnetwork.New(ctx, tcnetwork.WithLabels(b.Labels()))
+	if nw != nil {
 		b.mu.Lock()
-		b.networks[net.ID] = net
+		b.networks[nw.ID] = nw
 		b.mu.Unlock()
 	}
 	if err != nil {
@@ -77,9 +77,9 @@ func (nb *nginxBackend) Start(ctx context.Context, spec harness.ServerSpec) (_ *
 		for i := len(started) - 1; i >= 0; i-- {
 			b.terminate(started[i])
 		}
-		net.Remove(context.Background())
+		nw.Remove(context.Background())
 		b.mu.Lock()
-		delete(b.networks, net.ID)
+		delete(b.networks, nw.ID)
 		b.mu.Unlock()
 	}
 	defer func() {
@@ -99,7 +99,7 @@ func (nb *nginxBackend) Start(ctx context.Context, spec harness.ServerSpec) (_ *
 	rs.id = spec.ID + "-backend"
 	rs.cmd = []string{"-listen", ":8080", "-evidence-listen", ":8081"}
 	rs.publish = []string{evidencePort}
-	rs.network, rs.aliases = net.Name, []string{BackendAlias}
+	rs.network, rs.aliases = nw.Name, []string{BackendAlias}
 	backend, err := b.run(ctx, rs)
 	if err != nil {
 		return nil, err
@@ -113,21 +113,22 @@ func (nb *nginxBackend) Start(ctx context.Context, spec harness.ServerSpec) (_ *
 	}
 	dir := "/etc/letsencrypt/live/" + spec.Host
 	certFile := servedFile(spec.Leaf)
+	certData := files[certFile]
+	if certData == nil { // fullchain-root.pem is not in certbot's layout
+		certData = certs.PEM(spec.Leaf.Served...)
+	}
 	ngx := runSpec{
 		id:    spec.ID + "-nginx",
 		image: nginxTag,
 		files: map[string][]byte{
 			"/etc/nginx/nginx.conf":         []byte(nb.proxy.Config(spec.Host, dir+"/"+certFile, dir+"/"+certs.Files.PrivKey)),
-			dir + "/" + certFile:            files[certFile],
+			dir + "/" + certFile:            certData,
 			dir + "/" + certs.Files.PrivKey: files[certs.Files.PrivKey],
 		},
 		publish: []string{nginxPort},
 		fixed:   map[string]string{nginxPort: fixed},
 		wait:    tlsAnswers{port: nginxPort},
-		network: net.Name,
-	}
-	if certFile == "fullchain-root.pem" {
-		ngx.files[dir+"/"+certFile] = certs.PEM(spec.Leaf.Served...)
+		network: nw.Name,
 	}
 	proxy, err := b.run(ctx, ngx)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -97,10 +96,7 @@ func ownerAlive(label string) bool {
 	if err != nil || pid <= 0 {
 		return false
 	}
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return false
-	}
-	return procStart(pid) == parts[2]
+	return processAlive(pid) && procStart(pid) == parts[2]
 }
 
 // list returns every resource carrying LabelHarness (and, if session is not
