@@ -203,7 +203,7 @@ func TestEngineCheckCannotHang(t *testing.T) {
 		return nil, errors.New("never")
 	}
 	start := time.Now()
-	err := Available(t.Context())
+	_, err := dockerClient(t.Context())
 	if !errors.Is(err, ErrNoEngine) {
 		t.Fatalf("got %v, want ErrNoEngine", err)
 	}

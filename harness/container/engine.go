@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,7 +83,8 @@ func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			return nil, fmt.Errorf("container: %w (%v)", ErrNoEngine, r.err)
+			// One line: the engine client's own errors span several.
+			return nil, fmt.Errorf("container: %w (%s)", ErrNoEngine, strings.Join(strings.Fields(r.err.Error()), " "))
 		}
 		return r.cli, nil
 	case <-ctx.Done():
@@ -95,12 +97,22 @@ func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
 	}
 }
 
+var (
+	availableOnce sync.Once
+	availableErr  error
+)
+
 // Available reports whether a Docker engine answers within EngineTimeout.
-// The error wraps ErrNoEngine.
+// The error wraps ErrNoEngine. The answer is kept for the process (as
+// testcontainers keeps the engine it found), so a silent engine costs the
+// timeout once, not once per test.
 func Available(ctx context.Context) error {
-	cli, err := dockerClient(ctx)
-	if err != nil {
-		return err
-	}
-	return cli.Close()
+	availableOnce.Do(func() {
+		cli, err := dockerClient(context.WithoutCancel(ctx))
+		if err == nil {
+			err = cli.Close()
+		}
+		availableErr = err
+	})
+	return availableErr
 }
