@@ -53,9 +53,10 @@ Flags:
 `
 
 type runFlags struct {
-	scenario, backend, image, html string
-	noBrowser, json, markdown      bool
-	quiet                          bool
+	scenario, html            string
+	noBrowser, json, markdown bool
+	quiet                     bool
+	backend                   *backendFlags
 }
 
 func cmdRun(args []string) int {
@@ -94,8 +95,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var f runFlags
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.StringVar(&f.scenario, "scenario", "", "comma-separated scenario ids or globs, e.g. 'self-signed,ip-*' (default: all)")
-	fs.StringVar(&f.backend, "backend", "inprocess", "where scenario servers run: inprocess or container (needs Docker)")
-	fs.StringVar(&f.image, "image", "", "server image for --backend container (default: built on the fly)")
+	f.backend = addBackendFlags(fs)
 	fs.BoolVar(&f.noBrowser, "no-browser", false, "do not start Chromium; the browser column is reported as skipped")
 	fs.BoolVar(&f.json, "json", false, "print the results as JSON on stdout instead of the matrix")
 	fs.BoolVar(&f.markdown, "markdown", false, "print the results as Markdown on stdout instead of the matrix")
@@ -126,9 +126,9 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return errorf(stderr, "run: --html: %v", err)
 		}
 	}
-	backend, release, err := backendFromFlags(f.backend, f.image)
+	backend, release, err := f.backend.open(ctx)
 	if err != nil {
-		return errorf(stderr, "run: --backend %s: %v", f.backend, err)
+		return errorf(stderr, "run: %v", err)
 	}
 	defer release()
 	lab, err := scenarios.NewLab()

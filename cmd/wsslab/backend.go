@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/harness/container"
+)
+
+// backendFlags are the flags that choose where scenario servers run.
+type backendFlags struct {
+	kind  string
+	image container.Image
+	cmd   string
+	env   multiFlag
+}
+
+// addBackendFlags registers --backend, --image and the --image-* flags on fs.
+func addBackendFlags(fs *flag.FlagSet) *backendFlags {
+	f := &backendFlags{}
+	fs.StringVar(&f.kind, "backend", "", "where scenario servers run: inprocess (default) or container (needs a Docker engine; --image implies it)")
+	fs.StringVar(&f.image.Ref, "image", "", "run every scenario against YOUR server image: the certificates are copied in (certbot layout), see --image-*; '"+container.OwnServer+"' is wsslab's own")
+	fs.StringVar(&f.image.Port, "image-port", "8443", "the image's TLS port")
+	fs.StringVar(&f.image.CertDir, "image-cert-dir", container.DefaultCertDir, "where the certificate files go in the container (${HOST} is the scenario host)")
+	fs.StringVar(&f.cmd, "image-cmd", "", "command arguments for the image, split on spaces; ${CERT_DIR} and ${HOST} are expanded (e.g. '--cert ${CERT_DIR}/fullchain.pem --key ${CERT_DIR}/privkey.pem')")
+	fs.Var(&f.env, "image-env", "KEY=VALUE for the image's environment (repeatable; ${CERT_DIR} and ${HOST} are expanded)")
+	return f
+}
+
+// open returns the chosen backend and a function that releases it.
+func (f *backendFlags) open(ctx context.Context) (harness.Backend, func(), error) {
+	img := f.image
+	img.Cmd = strings.Fields(f.cmd)
+	if len(f.env) > 0 {
+		img.Env = map[string]string{}
+		for _, kv := range f.env {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return nil, nil, fmt.Errorf("--image-env %q: want KEY=VALUE", kv)
+			}
+			img.Env[k] = v
+		}
+	}
+	return backendFromFlags(ctx, f.kind, img)
+}
+
+// backendFromFlags returns the backend named by kind ("", "inprocess" or
+// "container"), running img.Ref if it is set, and a function that releases
+// it (for containers: removes every container, network and image it made).
+func backendFromFlags(ctx context.Context, kind string, img container.Image) (harness.Backend, func(), error) {
+	if kind == "" {
+		kind = "inprocess"
+		if img.Ref != "" {
+			kind = "container"
+		}
+	}
+	switch kind {
+	case "inprocess":
+		if img.Ref != "" {
+			return nil, nil, fmt.Errorf("--image %s needs --backend container", img.Ref)
+		}
+		return harness.InProcess{}, func() {}, nil
+	case "container":
+		// testcontainers prints a banner about the engine to its default
+		// logger; the CLI's output is the matrix.
+		tclog.SetDefault(tclog.NewNoopLogger())
+		b, err := container.New(ctx, container.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range b.Swept() {
+			fmt.Fprintf(os.Stderr, "Note: removed leftover of a killed run: %s\n", r)
+		}
+		release := func() {
+			if err := b.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "Warning: %v (remove by hand: docker rm -f $(docker ps -aq --filter label=%s=1))\n", err, container.LabelHarness)
+			}
+		}
+		if img.Ref != "" {
+			return b.WithImage(img), release, nil
+		}
+		return b, release, nil
+	}
+	return nil, nil, fmt.Errorf("--backend %q: want inprocess or container", kind)
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }

@@ -1,0 +1,203 @@
+package container
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// Labels on every container, network and image wsslab creates. Sweep and
+// Leftovers find them by LabelHarness; LabelSession tells one Backend's
+// resources from another's; LabelOwner names the process that made them, so
+// a sweep never touches a run that is still going (go test runs packages in
+// parallel processes against the same engine).
+const (
+	LabelHarness = "wsslab.harness"
+	LabelSession = "wsslab.session"
+	LabelOwner   = "wsslab.owner"
+)
+
+// Resource is one labeled Docker object.
+type Resource struct {
+	Kind   string // "container", "network" or "image"
+	ID     string
+	Name   string
+	Labels map[string]string
+}
+
+func (r Resource) String() string {
+	return fmt.Sprintf("%s %s (%s, owner %s)", r.Kind, r.Name, shortID(r.ID), r.Labels[LabelOwner])
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func newSession() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// owner identifies this process: host, pid and the pid's start time (so a
+// recycled pid is not mistaken for the owner).
+func owner() string { return ownerOf(os.Getpid()) }
+
+func ownerOf(pid int) string {
+	host, _ := os.Hostname()
+	return host + ":" + strconv.Itoa(pid) + ":" + procStart(pid)
+}
+
+// procStart is field 22 of /proc/PID/stat (start time in clock ticks since
+// boot), or "" where there is no /proc.
+func procStart(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The command name (field 2) may hold spaces; it ends at the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return ""
+	}
+	return f[19]
+}
+
+// ownerAlive reports whether the process named by an owner label still runs.
+// Resources of another host are treated as alive: a sweep only removes what
+// it can prove abandoned.
+func ownerAlive(label string) bool {
+	parts := strings.Split(label, ":")
+	if len(parts) != 3 {
+		return false // not ours to reason about; unlabeled owner means stale
+	}
+	host, _ := os.Hostname()
+	if parts[0] != host {
+		return true
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return processAlive(pid) && procStart(pid) == parts[2]
+}
+
+// list returns every resource carrying LabelHarness (and, if session is not
+// "", that session).
+func list(ctx context.Context, cli client.APIClient, session string) ([]Resource, error) {
+	f := client.Filters{}.Add("label", LabelHarness+"=1")
+	if session != "" {
+		f = f.Add("label", LabelSession+"="+session)
+	}
+	var out []Resource
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("container: list containers: %w", err)
+	}
+	for _, c := range cs.Items {
+		name := c.ID
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		out = append(out, Resource{Kind: "container", ID: c.ID, Name: name, Labels: c.Labels})
+	}
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("container: list networks: %w", err)
+	}
+	for _, n := range ns.Items {
+		out = append(out, Resource{Kind: "network", ID: n.ID, Name: n.Name, Labels: n.Labels})
+	}
+	is, err := cli.ImageList(ctx, client.ImageListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("container: list images: %w", err)
+	}
+	for _, im := range is.Items {
+		name := im.ID
+		if len(im.RepoTags) > 0 {
+			name = im.RepoTags[0]
+		}
+		out = append(out, Resource{Kind: "image", ID: im.ID, Name: name, Labels: im.Labels})
+	}
+	return out, nil
+}
+
+// remove deletes resources: containers first (they hold networks and
+// images), then networks, then images.
+func remove(ctx context.Context, cli client.APIClient, rs []Resource) error {
+	var errs []error
+	for _, kind := range []string{"container", "network", "image"} {
+		for _, r := range rs {
+			if r.Kind != kind {
+				continue
+			}
+			var err error
+			switch kind {
+			case "container":
+				_, err = cli.ContainerRemove(ctx, r.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+			case "network":
+				_, err = cli.NetworkRemove(ctx, r.ID, client.NetworkRemoveOptions{})
+			case "image":
+				_, err = cli.ImageRemove(ctx, r.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+			}
+			if err != nil && !isNotFound(err) {
+				errs = append(errs, fmt.Errorf("container: remove %s: %w", r, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func isNotFound(err error) bool { return errdefs.IsNotFound(err) }
+
+// Sweep removes what killed runs left behind: every container, network and
+// image labeled by wsslab whose owning process is gone. Resources of live
+// runs (including this one) are left alone. It returns what it removed.
+// New calls it; it is safe to call any time.
+func Sweep(ctx context.Context) ([]Resource, error) {
+	cli, err := dockerClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	all, err := list(ctx, cli, "")
+	if err != nil {
+		return nil, err
+	}
+	var stale []Resource
+	for _, r := range all {
+		if !ownerAlive(r.Labels[LabelOwner]) {
+			stale = append(stale, r)
+		}
+	}
+	return stale, remove(ctx, cli, stale)
+}
+
+// Leftovers lists wsslab-labeled resources: of one session, or of every run
+// when session is "". After Backend.Close, Leftovers(ctx, b.Session()) is
+// empty; tests assert it.
+func Leftovers(ctx context.Context, session string) ([]Resource, error) {
+	cli, err := dockerClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	return list(ctx, cli, session)
+}

@@ -1,0 +1,54 @@
+package scenarios_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/harness/container"
+	"github.com/wsslab/wsslab/scenarios"
+)
+
+// Run scenarios against your own WSS server image: the harness mints each
+// scenario's certificate, copies it into the container in certbot's layout
+// (/etc/letsencrypt/live/HOST/{cert,chain,fullchain,privkey}.pem), starts
+// it with your command, waits until the port answers TLS, and dials it with
+// real Chromium, a Postman-like client and a strict Go client.
+func Example_bringYourOwnImage() {
+	ctx := context.Background()
+	b, err := container.New(ctx, container.Options{}) // sweeps leftovers of killed runs
+	if err != nil {
+		fmt.Println(err) // errors.Is(err, container.ErrNoEngine): no Docker here
+		return
+	}
+	defer b.Close() // removes every container, network and image it made
+
+	lab, err := scenarios.NewLab()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer lab.Close()
+	lab.Backend = b.WithImage(container.Image{
+		Ref:  container.OwnServer, // your image, e.g. "registry.example.com/chat-server:1.4"
+		Port: "8443",
+		// ${CERT_DIR} is /etc/letsencrypt/live/${HOST}; Env values expand too.
+		Cmd: []string{"-listen", ":8443", "-cert", "${CERT_DIR}/fullchain.pem", "-key", "${CERT_DIR}/privkey.pem"},
+	})
+	browser, err := lab.Browser(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Rows whose defect is in the certificate itself; which file your
+	// server sends (the missing-intermediate row) is up to your config.
+	list, _ := scenarios.Select("valid-fullchain", "self-signed", "expired", "wrong-san")
+	results, err := lab.Run(ctx, list, []harness.Client{browser, lab.Lax, lab.Strict}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range results {
+		fmt.Printf("%-16s %-7s %-18s %s matched=%v\n", r.Scenario, r.Client, r.Outcome, r.NetError, r.Matched)
+	}
+}
