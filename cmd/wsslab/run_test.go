@@ -151,8 +151,9 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"self-signed"}, "unexpected argument"},
 		{[]string{"--json", "--markdown"}, "choose one of --json and --markdown"},
-		{[]string{"--backend", "container"}, "container"},
-		{[]string{"--backend", "vm"}, `unknown backend "vm"`},
+		{[]string{"--backend", "vm"}, `--backend "vm": want inprocess or container`},
+		{[]string{"--backend", "inprocess", "--image", "x"}, "--image x needs --backend container"},
+		{[]string{"--backend", "container", "--image", "x", "--image-env", "novalue"}, `--image-env "novalue": want KEY=VALUE`},
 		{[]string{"--html", "/no/such/dir/report.html"}, "--html"},
 	} {
 		var out, errb bytes.Buffer
