@@ -3,7 +3,6 @@ package scenarios
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -41,15 +40,28 @@ func TestContainers(t *testing.T) {
 		t.Logf("swept leftovers of killed runs: %v", s)
 	}
 
+	// Every server of a table starts first (a few containers at a time),
+	// then the clients run as for the in-process table.
 	t.Run("table", func(t *testing.T) {
-		for _, sc := range Table {
-			t.Run(sc.ID, func(t *testing.T) { runIn(t, b, sc) })
+		ins, err := lab.StartEach(t.Context(), Table, repeat(harness.Backend(b), len(Table)))
+		t.Cleanup(func() { CloseAll(ins) })
+		if err != nil {
+			t.Fatal(err)
 		}
+		checkInstances(t, ins, " ("+b.Name()+")")
 	})
 	t.Run("container-table", func(t *testing.T) {
-		for _, cs := range ContainerTable {
-			t.Run(cs.ID, func(t *testing.T) { runIn(t, cs.Backend(b), cs.Scenario) })
+		list := make([]Scenario, len(ContainerTable))
+		backends := make([]harness.Backend, len(ContainerTable))
+		for i, cs := range ContainerTable {
+			list[i], backends[i] = cs.Scenario, cs.Backend(b)
 		}
+		ins, err := lab.StartEach(t.Context(), list, backends)
+		t.Cleanup(func() { CloseAll(ins) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkInstances(t, ins, " (containers)")
 	})
 
 	for _, bd := range b.Builds() {
@@ -69,38 +81,13 @@ func TestContainers(t *testing.T) {
 	t.Logf("container part: %s", time.Since(start).Round(time.Millisecond))
 }
 
-// runIn starts sc's server on backend and dials it with every client,
-// asserting Want exactly as TestScenarios does.
-func runIn(t *testing.T, backend harness.Backend, sc Scenario) {
-	// Lab.Start uses lab.Backend; tests of this package do not run in
-	// parallel, so swapping it for the call is safe.
-	prev := lab.Backend
-	lab.Backend = backend
-	in, err := lab.Start(t.Context(), sc, "")
-	lab.Backend = prev
-	if err != nil {
-		t.Fatal(err)
+// repeat returns n copies of v.
+func repeat[T any](v T, n int) []T {
+	out := make([]T, n)
+	for i := range out {
+		out[i] = v
 	}
-	t.Cleanup(in.Close)
-	clients := []struct {
-		name string
-		get  func(*testing.T) harness.Client
-	}{
-		{harness.BrowserClient, func(t *testing.T) harness.Client { return browserFor(t) }},
-		{harness.LaxClient, func(*testing.T) harness.Client { return lab.Lax }},
-		{harness.StrictClient, func(*testing.T) harness.Client { return lab.Strict }},
-	}
-	for _, c := range clients {
-		t.Run(c.name, func(t *testing.T) {
-			r := in.Dial(t.Context(), c.get(t))
-			t.Logf("%-7s %-20s %s", r.Client, r.Outcome, firstNonEmpty(r.NetError, r.Err))
-			if !r.Matched {
-				t.Errorf("%s against %s (%s): got %s, want %s\nevidence:\n  %s",
-					r.Client, sc.ID, backend.Name(), got(r), r.Expected, strings.Join(r.Evidence, "\n  "))
-			}
-		})
-	}
-	t.Logf("server saw: %+v", in.Evidence())
+	return out
 }
 
 // TestContainerTableInvariants holds ContainerTable to Table's rules: ids
@@ -112,26 +99,9 @@ func TestContainerTableInvariants(t *testing.T) {
 		seen[sc.ID] = true
 	}
 	for _, cs := range ContainerTable {
-		sc, w := cs.Scenario, cs.Want
-		if seen[sc.ID] {
-			t.Errorf("duplicate id %s", sc.ID)
-		}
-		seen[sc.ID] = true
-		if sc.Description == "" || sc.Lesson == "" || sc.Fix == "" {
-			t.Errorf("%s: description, lesson and fix are required", sc.ID)
-		}
+		checkRow(t, cs.Scenario, seen)
 		if (cs.Proxy == nil) == (cs.Image == nil) {
-			t.Errorf("%s: a container scenario has exactly one of Proxy and Image", sc.ID)
-		}
-		if (w.Browser.Outcome == harness.Connected) != (w.Browser.NetError == "") {
-			t.Errorf("%s: a failing browser expectation needs its exact net error, a connecting one none", sc.ID)
-		}
-		browserOK, laxOK := w.Browser.Outcome == harness.Connected, w.Lax.Outcome == harness.Connected
-		switch {
-		case sc.Kind == Control && !(browserOK && laxOK),
-			sc.Kind == BrowserOnly && !(!browserOK && laxOK),
-			sc.Kind == AllFail && !(!browserOK && !laxOK):
-			t.Errorf("%s: Want disagrees with kind %s", sc.ID, sc.Kind)
+			t.Errorf("%s: a container scenario has exactly one of Proxy and Image", cs.ID)
 		}
 	}
 }

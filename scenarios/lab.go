@@ -90,11 +90,16 @@ type Instance struct {
 // Start mints the scenario's certificate and starts its server with the
 // lab's backend. listen may be "" for 127.0.0.1:0 (in-process only).
 func (l *Lab) Start(ctx context.Context, sc Scenario, listen string) (*Instance, error) {
+	return l.StartWith(ctx, l.Backend, sc, listen)
+}
+
+// StartWith is Start on another backend (nil: in-process), e.g. a container
+// scenario's nginx topology.
+func (l *Lab) StartWith(ctx context.Context, backend harness.Backend, sc Scenario, listen string) (*Instance, error) {
 	leaf, err := l.PKI.Mint(sc.Cert)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.ID, err)
 	}
-	backend := l.Backend
 	if backend == nil {
 		backend = harness.InProcess{}
 	}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/wsslab/wsslab/harness"
@@ -14,17 +15,44 @@ type BatchDialer interface {
 	DialAll(ctx context.Context, targets []harness.Target) []harness.Observation
 }
 
-// StartAll starts every scenario's server. On error the ones started are
-// closed again.
+// StartAll starts every scenario's server with the lab's backend.
 func (l *Lab) StartAll(ctx context.Context, list []Scenario) ([]*Instance, error) {
-	var ins []*Instance
-	for _, sc := range list {
-		in, err := l.Start(ctx, sc, "")
-		if err != nil {
-			CloseAll(ins)
-			return nil, err
+	backends := make([]harness.Backend, len(list))
+	for i := range backends {
+		backends[i] = l.Backend
+	}
+	return l.StartEach(ctx, list, backends)
+}
+
+// startParallel bounds how many servers start at once: a container start
+// is mostly waiting on the engine, an in-process one takes microseconds.
+const startParallel = 4
+
+// StartEach starts list[i] with backends[i], a few at a time, and returns
+// the instances in list order. On error the ones started are closed again.
+func (l *Lab) StartEach(ctx context.Context, list []Scenario, backends []harness.Backend) ([]*Instance, error) {
+	ins := make([]*Instance, len(list))
+	errs := make([]error, len(list))
+	sem := make(chan struct{}, startParallel)
+	var wg sync.WaitGroup
+	for i, sc := range list {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ins[i], errs[i] = l.StartWith(ctx, backends[i], sc, "")
+		})
+	}
+	wg.Wait()
+	// The first error, in table order: one line, like every error here.
+	if i := slices.IndexFunc(errs, func(e error) bool { return e != nil }); i >= 0 {
+		var started []*Instance
+		for _, in := range ins {
+			if in != nil {
+				started = append(started, in)
+			}
 		}
-		ins = append(ins, in)
+		CloseAll(started)
+		return nil, errs[i]
 	}
 	return ins, nil
 }

@@ -44,16 +44,21 @@ func browserFor(t *testing.T) *harness.Browser {
 // TestScenarios runs the whole table: every scenario, every client. Select
 // one with -run 'TestScenarios/self-signed' or one client with
 // -run 'TestScenarios/self-signed/browser'.
-//
-// Every server starts first; the first browser subtest then dials all of them
-// from one page in one batch (see Browser.DialAll and TestBatchIsolation),
-// and each browser subtest checks its own scenario's observation.
 func TestScenarios(t *testing.T) {
 	ins, err := lab.StartAll(t.Context(), Table)
 	t.Cleanup(func() { CloseAll(ins) })
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkInstances(t, ins, "")
+}
+
+// checkInstances makes one subtest per scenario and client and checks each
+// observation against the row's Want. Every server is already running; the
+// first browser subtest dials all of them from one page in one batch (see
+// Browser.DialAll and TestBatchIsolation), and each browser subtest checks
+// its own scenario's observation.
+func checkInstances(t *testing.T, ins []*Instance, backend string) {
 	var (
 		once    sync.Once
 		browser []Result
@@ -79,8 +84,8 @@ func TestScenarios(t *testing.T) {
 					r := c.dial(t)
 					t.Logf("%-7s %-20s %s", r.Client, r.Outcome, firstNonEmpty(r.NetError, r.Err))
 					if !r.Matched {
-						t.Errorf("%s against %s: got %s, want %s\nevidence:\n  %s",
-							r.Client, sc.ID, got(r), r.Expected, strings.Join(r.Evidence, "\n  "))
+						t.Errorf("%s against %s%s: got %s, want %s\nevidence:\n  %s",
+							r.Client, sc.ID, backend, got(r), r.Expected, strings.Join(r.Evidence, "\n  "))
 					}
 				})
 			}
@@ -106,32 +111,39 @@ func firstNonEmpty(s ...string) string {
 func TestTableInvariants(t *testing.T) {
 	seen := map[string]bool{}
 	for _, sc := range Table {
-		if seen[sc.ID] {
-			t.Errorf("duplicate id %s", sc.ID)
+		checkRow(t, sc, seen)
+	}
+}
+
+// checkRow checks one row of any table: a unique id, the texts, and a Want
+// that agrees with the row's Kind.
+func checkRow(t *testing.T, sc Scenario, seen map[string]bool) {
+	t.Helper()
+	if seen[sc.ID] {
+		t.Errorf("duplicate id %s", sc.ID)
+	}
+	seen[sc.ID] = true
+	w := sc.Want
+	if sc.Description == "" || sc.Lesson == "" || sc.Fix == "" {
+		t.Errorf("%s: description, lesson and fix are required", sc.ID)
+	}
+	if (w.Browser.Outcome == harness.Connected) != (w.Browser.NetError == "") && w.Browser.Outcome != harness.Blocked {
+		t.Errorf("%s: a failing browser expectation needs its exact net error, a connecting one none", sc.ID)
+	}
+	switch sc.Kind {
+	case Control, BrowserAccepts:
+		if w.Browser.Outcome != harness.Connected || w.Lax.Outcome != harness.Connected {
+			t.Errorf("%s (%s): browser and lax must connect", sc.ID, sc.Kind)
 		}
-		seen[sc.ID] = true
-		w := sc.Want
-		if sc.Description == "" || sc.Lesson == "" || sc.Fix == "" {
-			t.Errorf("%s: description, lesson and fix are required", sc.ID)
+	case BrowserOnly:
+		if w.Browser.Outcome == harness.Connected || w.Lax.Outcome != harness.Connected {
+			t.Errorf("%s (%s): browser must fail and lax connect", sc.ID, sc.Kind)
 		}
-		if (w.Browser.Outcome == harness.Connected) != (w.Browser.NetError == "") && w.Browser.Outcome != harness.Blocked {
-			t.Errorf("%s: a failing browser expectation needs its exact net error, a connecting one none", sc.ID)
+	case AllFail:
+		if w.Browser.Outcome == harness.Connected || w.Lax.Outcome == harness.Connected {
+			t.Errorf("%s (%s): browser and lax must both fail", sc.ID, sc.Kind)
 		}
-		switch sc.Kind {
-		case Control, BrowserAccepts:
-			if w.Browser.Outcome != harness.Connected || w.Lax.Outcome != harness.Connected {
-				t.Errorf("%s (%s): browser and lax must connect", sc.ID, sc.Kind)
-			}
-		case BrowserOnly:
-			if w.Browser.Outcome == harness.Connected || w.Lax.Outcome != harness.Connected {
-				t.Errorf("%s (%s): browser must fail and lax connect", sc.ID, sc.Kind)
-			}
-		case AllFail:
-			if w.Browser.Outcome == harness.Connected || w.Lax.Outcome == harness.Connected {
-				t.Errorf("%s (%s): browser and lax must both fail", sc.ID, sc.Kind)
-			}
-		default:
-			t.Errorf("%s: unknown kind %q", sc.ID, sc.Kind)
-		}
+	default:
+		t.Errorf("%s: unknown kind %q", sc.ID, sc.Kind)
 	}
 }
