@@ -30,6 +30,26 @@ func (cs ContainerScenario) Backend(b *container.Backend) harness.Backend {
 	return b
 }
 
+// ContainerScenarios returns the Scenario of every ContainerTable row.
+func ContainerScenarios() []Scenario {
+	out := make([]Scenario, len(ContainerTable))
+	for i, cs := range ContainerTable {
+		out[i] = cs.Scenario
+	}
+	return out
+}
+
+// BackendFor returns what runs sc on b: its own topology for a
+// ContainerTable row, b itself for a Table row.
+func BackendFor(b *container.Backend, sc Scenario) harness.Backend {
+	for _, cs := range ContainerTable {
+		if cs.ID == sc.ID {
+			return cs.Backend(b)
+		}
+	}
+	return b
+}
+
 // ownServerWith is wsslab's own server image treated as "your image",
 // started the way a user would start theirs: with the certificate file
 // named on its command line.

@@ -111,34 +111,51 @@ func (s Scenario) Defects() []string {
 
 // Lookup returns the scenario with this id, or an error listing valid ids.
 func Lookup(id string) (Scenario, error) {
-	for _, s := range Table {
+	return lookupIn(Table, id)
+}
+
+func lookupIn(all []Scenario, id string) (Scenario, error) {
+	for _, s := range all {
 		if s.ID == id {
 			return s, nil
 		}
 	}
-	return Scenario{}, fmt.Errorf("unknown scenario %q (known: %s)", id, strings.Join(IDs(), ", "))
+	for _, cs := range ContainerTable {
+		if cs.ID == id {
+			return Scenario{}, fmt.Errorf("scenario %q runs only in containers: add --backend container", id)
+		}
+	}
+	return Scenario{}, fmt.Errorf("unknown scenario %q (known: %s)", id, strings.Join(idsOf(all), ", "))
 }
 
 // IDs returns every scenario id in table order.
-func IDs() []string {
-	ids := make([]string, len(Table))
-	for i, s := range Table {
+func IDs() []string { return idsOf(Table) }
+
+func idsOf(all []Scenario) []string {
+	ids := make([]string, len(all))
+	for i, s := range all {
 		ids[i] = s.ID
 	}
 	return ids
 }
 
-// Select returns the scenarios whose ids match any of the patterns (exact
-// ids or path.Match globs like "ip-*"), in table order. No patterns: all. A
-// pattern that matches nothing is an error.
+// Select returns the scenarios of Table whose ids match any of the patterns
+// (exact ids or path.Match globs like "ip-*"), in table order. No patterns:
+// all. A pattern that matches nothing is an error.
 func Select(patterns ...string) ([]Scenario, error) {
+	return SelectFrom(Table, patterns...)
+}
+
+// SelectFrom is Select over another list, e.g. Table plus the container
+// scenarios.
+func SelectFrom(all []Scenario, patterns ...string) ([]Scenario, error) {
 	if len(patterns) == 0 {
-		return append([]Scenario(nil), Table...), nil
+		return append([]Scenario(nil), all...), nil
 	}
 	picked := map[string]bool{}
 	for _, p := range patterns {
 		n := 0
-		for _, s := range Table {
+		for _, s := range all {
 			if ok, err := path.Match(p, s.ID); err != nil {
 				return nil, fmt.Errorf("bad scenario pattern %q: %w", p, err)
 			} else if ok {
@@ -147,12 +164,12 @@ func Select(patterns ...string) ([]Scenario, error) {
 			}
 		}
 		if n == 0 {
-			_, err := Lookup(p)
+			_, err := lookupIn(all, p)
 			return nil, err
 		}
 	}
 	var out []Scenario
-	for _, s := range Table {
+	for _, s := range all {
 		if picked[s.ID] {
 			out = append(out, s)
 		}

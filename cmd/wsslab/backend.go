@@ -33,6 +33,11 @@ func addBackendFlags(fs *flag.FlagSet) *backendFlags {
 	return f
 }
 
+// ownContainers reports whether scenario servers run in wsslab's own
+// containers (--backend container without --image): then the container-only
+// scenarios (nginx in front, your-image demos) can run too.
+func (f *backendFlags) ownContainers() bool { return f.kind == "container" && f.image.Ref == "" }
+
 // open returns the chosen backend and a function that releases it.
 func (f *backendFlags) open(ctx context.Context) (harness.Backend, func(), error) {
 	img := f.image

@@ -112,6 +112,9 @@ type collector struct {
 	skipBrowser string
 	// progress, if set, is called after each client of each scenario.
 	progress func(done, total int, r clientResult)
+	// backendFor, if set, picks each scenario's backend (container rows
+	// have their own topology); otherwise the lab's backend runs them all.
+	backendFor func(scenarios.Scenario) harness.Backend
 }
 
 // collect starts each scenario's server in turn, dials it with every client
@@ -136,7 +139,14 @@ func (c *collector) collect(ctx context.Context, list []scenarios.Scenario) (*re
 		}
 	}
 	total, done := len(list)*len(clientOrder), 0
-	ins, err := c.lab.StartAll(ctx, list)
+	backends := make([]harness.Backend, len(list))
+	for i, sc := range list {
+		backends[i] = c.lab.Backend
+		if c.backendFor != nil {
+			backends[i] = c.backendFor(sc)
+		}
+	}
+	ins, err := c.lab.StartEach(ctx, list, backends)
 	if err != nil {
 		return rep, err
 	}

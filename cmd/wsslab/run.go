@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/harness/container"
 	"github.com/wsslab/wsslab/scenarios"
 )
 
@@ -22,7 +23,7 @@ func init() {
 
 // selectScenarios picks the rows to run. Tests replace it to run a row with
 // a deliberately wrong expectation without touching the table.
-var selectScenarios = scenarios.Select
+var selectScenarios = scenarios.SelectFrom
 
 const runUsage = `usage: wsslab run [flags]
 
@@ -116,7 +117,12 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			patterns = append(patterns, p)
 		}
 	}
-	list, err := selectScenarios(patterns...)
+	all := scenarios.Table
+	if f.backend.ownContainers() {
+		// With wsslab's own containers, the nginx and image rows run too.
+		all = append(append([]scenarios.Scenario(nil), all...), scenarios.ContainerScenarios()...)
+	}
+	list, err := selectScenarios(all, patterns...)
 	if err != nil {
 		return errorf(stderr, "run: %v", err)
 	}
@@ -143,6 +149,9 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		progress = io.Discard
 	}
 	c := &collector{lab: lab, skipBrowser: "--no-browser"}
+	if cb, ok := backend.(*container.Backend); ok {
+		c.backendFor = func(sc scenarios.Scenario) harness.Backend { return scenarios.BackendFor(cb, sc) }
+	}
 	if !f.noBrowser {
 		fmt.Fprintln(progress, "Starting headless Chromium (trusting only this run's test root) ...")
 		lab.Screenshots = f.html != ""

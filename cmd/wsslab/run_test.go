@@ -114,7 +114,7 @@ func TestRunJSONWithoutBrowser(t *testing.T) {
 func TestRunMismatchExitsOne(t *testing.T) {
 	orig := selectScenarios
 	t.Cleanup(func() { selectScenarios = orig })
-	selectScenarios = func(...string) ([]scenarios.Scenario, error) {
+	selectScenarios = func([]scenarios.Scenario, ...string) ([]scenarios.Scenario, error) {
 		sc, err := scenarios.Lookup("valid-fullchain")
 		sc.Want.Lax = scenarios.Expect{Outcome: harness.CertUntrusted} // wrong on purpose
 		return []scenarios.Scenario{sc}, err
@@ -147,6 +147,7 @@ func TestRunBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"--scenario", "no-such"}, `unknown scenario "no-such"`},
+		{[]string{"--scenario", "nginx-proxy-ok"}, `runs only in containers: add --backend container`},
 		{[]string{"--scenario", "[x"}, "bad scenario pattern"},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"self-signed"}, "unexpected argument"},
