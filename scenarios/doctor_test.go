@@ -16,21 +16,19 @@ import (
 // checks that its predicted Chrome result is what real Chrome did against
 // the same server, in the same run. When they disagree, doctor is wrong.
 func TestDoctorAgreesWithChrome(t *testing.T) {
-	for _, sc := range Table {
+	b := browserFor(t)
+	ins, err := lab.StartAll(t.Context(), Table)
+	t.Cleanup(func() { CloseAll(ins) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Chrome dials every server in one batch (see TestBatchIsolation); doctor
+	// then examines each server on its own.
+	observed := DialAll(t.Context(), ins, b)
+	for i, in := range ins {
+		sc := in.Scenario
 		t.Run(sc.ID, func(t *testing.T) {
-			b := browserFor(t)
-			in, err := lab.Start(t.Context(), sc, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(in.Close)
-			obs := b.Dial(t.Context(), in.Target())
-			if obs.Outcome == harness.Failed && strings.HasPrefix(obs.Err, "browser: ") {
-				// The browser itself stumbled (a tab that did not load on
-				// a busy machine): that is no observation of the server.
-				t.Logf("retrying after %s", obs.Err)
-				obs = b.Dial(t.Context(), in.Target())
-			}
+			obs := observed[i].Observation
 			rep, err := doctor.Examine(t.Context(), doctorConfig(in, strings.TrimSuffix(b.PageURL(), "/")))
 			if err != nil {
 				t.Fatalf("doctor could not examine %s: %v", in.URL, err)

@@ -461,19 +461,41 @@ func TestProbeChrome(t *testing.T) {
 	p := newProbePKI(t)
 	b := probeBrowser(t, p)
 	origin := strings.TrimSuffix(b.PageURL(), "/")
-	for _, pc := range probeCases {
+
+	// Every probe server starts first; Chrome then dials them in one batch
+	// (one page, many sockets: see harness.Browser.DialAll and the isolation
+	// test in scenarios). Cases whose intermediate Chrome fetches over AIA run
+	// alone afterwards, each in a fresh browser context, so a fetched
+	// intermediate can never help another case.
+	runs := make([]probeRun, len(probeCases))
+	started := make([]bool, len(probeCases))
+	obs := make([]harness.Observation, len(probeCases))
+	var batch []int
+	var targets []harness.Target
+	target := func(i int) harness.Target {
+		return harness.Target{URL: runs[i].url, Addr: runs[i].addr, Message: "hi", Subprotocols: probeCases[i].protos}
+	}
+	for i, pc := range probeCases {
+		runs[i], started[i] = startProbe(t, p, pc)
+		if started[i] && !pc.aia {
+			batch = append(batch, i)
+			targets = append(targets, target(i))
+		}
+	}
+	for k, o := range b.DialAll(context.Background(), targets) {
+		obs[batch[k]] = o
+	}
+	for i, pc := range probeCases {
+		if started[i] && pc.aia {
+			obs[i] = b.Dial(context.Background(), target(i))
+		}
+	}
+	for i, pc := range probeCases {
 		t.Run(pc.name, func(t *testing.T) {
-			run, ok := startProbe(t, p, pc)
-			if !ok {
+			if !started[i] {
 				t.Skip("address family not available")
 			}
-			target := harness.Target{URL: run.url, Addr: run.addr, Message: "hi", Subprotocols: pc.protos}
-			obs := b.Dial(context.Background(), target)
-			if obs.Outcome == harness.Failed && strings.HasPrefix(obs.Err, "browser: ") {
-				// The browser itself stumbled; not an observation.
-				t.Logf("retrying after %s", obs.Err)
-				obs = b.Dial(context.Background(), target)
-			}
+			run, obs := runs[i], obs[i]
 			got := obs.NetError
 			if obs.Outcome == harness.Connected {
 				got = "connects"
