@@ -29,6 +29,7 @@ clean:
 ## bench: speed figures (full matrix incl. Chromium start, browser per scenario, Go clients)
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime=10x ./scenarios
+	$(GO) test -run '^$$' -bench . -benchtime=5x ./harness/container
 
 ## soak: the full matrix N times (fresh browser each); fails on any outcome that differs.
 ## LOAD=1 keeps the other core busy with a go build loop meanwhile.
