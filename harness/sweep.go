@@ -22,6 +22,30 @@ func MkdirTemp(parent, kind string) (string, error) {
 	return os.MkdirTemp(parent, fmt.Sprintf("%s%s-%d-", tempPrefix, kind, os.Getpid()))
 }
 
+// TB is the part of testing.TB that MkdirTempFor needs.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatal(args ...any)
+}
+
+// MkdirTempFor is a temp dir for a test that starts a browser: removed by
+// tb.Cleanup like t.TempDir, but named like MkdirTemp, so that when the test
+// process is killed first (go test -timeout) the next run's SweepStale
+// removes it and kills what still uses it.
+func MkdirTempFor(tb TB, kind string) string {
+	tb.Helper()
+	dir, err := MkdirTemp("", kind)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		KillUsing(dir)
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
 // SweepStale removes the temp dirs of wsslab processes that no longer run,
 // first killing any process still using one (a Chromium child that outlived
 // a killed run). It returns the dirs it removed. Dirs of live processes are
@@ -43,7 +67,12 @@ func SweepStale(parent string) ([]string, error) {
 		}
 		dir := filepath.Join(parent, e.Name())
 		KillUsing(dir)
-		RemoveSingletonDir(filepath.Join(dir, "profile"))
+		// Chromium's singleton dir lies outside dir; the profile (dir's own,
+		// or a browser's one level down) links to it.
+		profiles, _ := filepath.Glob(filepath.Join(dir, "*", "profile"))
+		for _, p := range append(profiles, filepath.Join(dir, "profile")) {
+			RemoveSingletonDir(p)
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, err)
 			continue

@@ -73,7 +73,7 @@ func entries(t *testing.T, dir string) []string {
 // TestNoLeaks runs the full matrix with its own lab and checks that nothing
 // survives Close: no Chromium process, no temp dir, no listening server.
 func TestNoLeaks(t *testing.T) {
-	dir := t.TempDir()
+	dir := harness.MkdirTempFor(t, "test")
 	l, err := NewLab()
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestInterruptedRun(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
-			dir := t.TempDir()
+			dir := harness.MkdirTempFor(t, "test")
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), leakChildEnv+"="+dir)
 			out, err := cmd.StdoutPipe()

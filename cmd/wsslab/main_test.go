@@ -93,7 +93,7 @@ func newChromium(t *testing.T) context.Context {
 	if err != nil {
 		t.Fatal(err)
 	}
-	profile := t.TempDir()
+	profile := harness.MkdirTempFor(t, "test")
 	opts := append(harness.AllocatorOptions(exe, profile), chromedp.WindowSize(1280, 900))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)

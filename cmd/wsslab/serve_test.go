@@ -263,12 +263,12 @@ func TestServeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	home, err := harness.NewTrustHome(t.TempDir(), []*x509.Certificate{s.lab.PKI.Root.Cert})
+	home, err := harness.NewTrustHome(harness.MkdirTempFor(t, "test"), []*x509.Certificate{s.lab.PKI.Root.Cert})
 	if err != nil {
 		t.Fatal(err)
 	}
 	exe, _ := harness.FindChromium()
-	profile := t.TempDir()
+	profile := harness.MkdirTempFor(t, "test")
 	opts := append(harness.AllocatorOptions(exe, profile),
 		chromedp.Env("HOME="+home),
 		chromedp.Flag("host-resolver-rules", "MAP *.wsslab.test 127.0.0.1"),

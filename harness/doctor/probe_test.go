@@ -367,7 +367,7 @@ func probeBrowser(t *testing.T, p *probePKI) *harness.Browser {
 		PageHost:      "app.wsslab.test",
 		PageCert:      serve(page, p.inter),
 		ResolverRules: "MAP *.test 127.0.0.1, MAP *.com 127.0.0.1, MAP *.co.uk 127.0.0.1, MAP *.github.io 127.0.0.1",
-		TempDir:       t.TempDir(),
+		TempDir:       harness.MkdirTempFor(t, "test"),
 	})
 	if err != nil {
 		if errors.Is(err, harness.ErrNoBrowser) && !harness.RequireBrowser() {
