@@ -199,7 +199,7 @@ func TestDoctorBadInput(t *testing.T) {
 			return []string{"--timeout", "1s", "--ca", l.root, "--resolve", "ok.wsslab.test:" + listenTLS(t, cfg) + ":127.0.0.1", "wss://ok.wsslab.test:" + lastPort + "/"}
 		}, "did not answer in time"},
 		{"negative-serial", func(t *testing.T) []string {
-			return l.serveCert(t, "ok.wsslab.test", oddCert(t, "ok.wsslab.test", big.NewInt(-5)), harness.ServerOptions{})
+			return l.serveCert(t, "ok.wsslab.test", oddCert(t, "ok.wsslab.test"), harness.ServerOptions{})
 		}, "cannot be parsed"},
 	}
 	for _, c := range cases {
@@ -278,15 +278,28 @@ func leafCert(t *testing.T, host, issuer string, key, signer *ecdsa.PrivateKey, 
 	return c
 }
 
-// oddCert is a self-signed certificate with an encoding Go's parser
-// rejects (a negative serial number).
-func oddCert(t *testing.T, host string, serial *big.Int) tls.Certificate {
+// oddCert is a self-signed certificate with an encoding Go's parser rejects:
+// a negative serial number. crypto/x509 refuses to create one, so a valid
+// certificate is minted with a recognizable serial and the DER is patched
+// (the signature no longer matches, but parsing fails before that matters).
+func oddCert(t *testing.T, host string) tls.Certificate {
+	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+	serial := []byte{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08}
+	tmpl := &x509.Certificate{SerialNumber: new(big.Int).SetBytes(serial), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		t.Skipf("cannot mint: %v", err)
+		t.Fatal(err)
+	}
+	// INTEGER, length 8, then the serial: set the sign bit.
+	i := bytes.Index(der, append([]byte{0x02, 0x08}, serial...))
+	if i < 0 {
+		t.Fatal("serial not found in the DER")
+	}
+	der[i+2] |= 0x80
+	if _, err := x509.ParseCertificate(der); err == nil {
+		t.Fatal("patched certificate still parses: the test would prove nothing")
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
