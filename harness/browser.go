@@ -43,23 +43,23 @@ type BrowserConfig struct {
 	Parallel int
 	// TempDir is where the throwaway HOME and profile go (default os.TempDir).
 	TempDir string
-	// Screenshots makes every Dial capture the page as the browser rendered
-	// it after the dial (Observation.Screenshot, PNG), for reports.
+	// Screenshots makes every dial capture its panel of the page as the
+	// browser rendered it (Observation.Screenshot, PNG), for reports.
 	Screenshots bool
 }
 
-// Browser is one headless Chromium process. Each Dial runs in its own
-// browser context (a fresh profile-like partition: no shared sockets, TLS
-// sessions, cookies or cache), so scenarios cannot influence each other.
+// Browser is one headless Chromium process. Each Dial, and each DialAll
+// batch, runs in its own browser context (a fresh profile-like partition: no
+// shared sockets, TLS sessions, cookies or cache).
 type Browser struct {
-	cfg      BrowserConfig
-	dir      string
-	ctx      context.Context
-	cancel   context.CancelFunc
-	page     *http.Server
-	pageURL  string
-	version  string
-	closeErr sync.Once
+	cfg       BrowserConfig
+	dir       string
+	ctx       context.Context
+	cancel    context.CancelFunc
+	page      *http.Server
+	pageURL   string
+	version   string
+	closeOnce sync.Once
 }
 
 // StartBrowser starts Chromium. The caller must Close it; on error nothing is
@@ -165,7 +165,7 @@ func (b *Browser) Name() string { return BrowserClient }
 
 // Close stops Chromium and the page server and removes the temp dir.
 func (b *Browser) Close() {
-	b.closeErr.Do(func() {
+	b.closeOnce.Do(func() {
 		if b.cancel != nil {
 			b.cancel()
 		}
