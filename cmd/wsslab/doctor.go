@@ -209,7 +209,7 @@ func printReport(w io.Writer, r *doctor.Report) {
 				fmt.Fprintf(w, "%s #%d   unparseable: %s\n", label, i, ci.Error)
 				continue
 			}
-			fmt.Fprintf(w, "%s #%d   %s  [%s, %s, until %s] issuer %s\n", label, i, ci.Subject, ci.Role, ci.Key, ci.NotAfter.Format("2006-01-02"), ci.Issuer)
+			fmt.Fprintf(w, "%s #%d   %s  [%s, %s, until %s] issuer %s\n", label, i, ci.Subject, ci.Position, ci.Key, ci.NotAfter.Format("2006-01-02"), ci.Issuer)
 			if i == 0 && len(ci.SANs) > 0 {
 				fmt.Fprintf(w, "             SAN %s\n", strings.Join(ci.SANs, ", "))
 			}

@@ -3,13 +3,13 @@ package doctor
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"github.com/wsslab/wsslab/certs"
 	"net"
 	"strings"
 	"time"
@@ -78,20 +78,15 @@ type ChainInput struct {
 	WarnDays int
 }
 
-// CertInfo describes one certificate for people and JSON.
+// CertInfo describes one certificate as served, for people and JSON: the
+// fields certs.Describe reads (the same the scenario reports show), plus
+// where it sits in what the server sent.
 type CertInfo struct {
-	Subject   string    `json:"subject"`
-	Issuer    string    `json:"issuer"`
-	SANs      []string  `json:"sans,omitempty"`
-	NotBefore time.Time `json:"not_before"`
-	NotAfter  time.Time `json:"not_after"`
-	Key       string    `json:"key"`
-	Signature string    `json:"signature"`
-	CA        bool      `json:"ca"`
-	SHA256    string    `json:"sha256"`
-	// Role: "leaf", "intermediate", "root", "unrelated", "unparseable".
-	Role  string `json:"role,omitempty"`
-	Error string `json:"error,omitempty"`
+	certs.CertInfo
+	SHA256 string `json:"sha256"`
+	// Position: "leaf", "intermediate", "root", "unrelated", "unparseable".
+	Position string `json:"role,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // ChainResult is chain analysis' answer.
@@ -154,7 +149,7 @@ func AnalyzeChain(in ChainInput) *ChainResult {
 	for i, der := range served {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
-			r.Served = append(r.Served, CertInfo{Role: "unparseable", Error: clip(err.Error()), SHA256: fingerprint(der)})
+			r.Served = append(r.Served, CertInfo{Position: "unparseable", Error: clip(err.Error()), SHA256: fingerprint(der)})
 			if i == 0 {
 				r.Status = StatusInvalid
 				r.NetError = r.Status.NetError()
@@ -564,21 +559,12 @@ func dnsWithin(name, constraint string) bool {
 }
 
 func info(c *x509.Certificate) CertInfo {
-	ci := CertInfo{
-		Subject:   name(c.Subject.String()),
-		Issuer:    name(c.Issuer.String()),
-		NotBefore: c.NotBefore.UTC(),
-		NotAfter:  c.NotAfter.UTC(),
-		Key:       keyString(c),
-		Signature: c.SignatureAlgorithm.String(),
-		CA:        c.BasicConstraintsValid && c.IsCA,
-		SHA256:    fingerprint(c.Raw),
-	}
-	for _, d := range c.DNSNames {
-		ci.SANs = append(ci.SANs, "DNS:"+clip(d))
-	}
-	for _, ip := range c.IPAddresses {
-		ci.SANs = append(ci.SANs, "IP:"+ip.String())
+	ci := CertInfo{CertInfo: certs.Describe(c), SHA256: fingerprint(c.Raw)}
+	// What a hostile server sent is clipped before it reaches a terminal.
+	ci.Subject, ci.Issuer = name(ci.Subject), name(ci.Issuer)
+	ci.NotBefore, ci.NotAfter = ci.NotBefore.UTC(), ci.NotAfter.UTC()
+	for i, san := range ci.SANs {
+		ci.SANs[i] = clip(san)
 	}
 	return ci
 }
@@ -595,18 +581,6 @@ func fingerprint(der []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-func keyString(c *x509.Certificate) string {
-	switch k := c.PublicKey.(type) {
-	case *rsa.PublicKey:
-		return fmt.Sprintf("RSA %d", k.N.BitLen())
-	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name
-	case ed25519.PublicKey:
-		return "Ed25519"
-	}
-	return c.PublicKeyAlgorithm.String()
-}
-
 func markRoles(r *ChainResult, best path, parsed []*x509.Certificate) {
 	inBest := map[string]bool{}
 	for _, c := range best.certs {
@@ -614,20 +588,20 @@ func markRoles(r *ChainResult, best path, parsed []*x509.Certificate) {
 	}
 	j := 0
 	for i := range r.Served {
-		if r.Served[i].Role == "unparseable" {
+		if r.Served[i].Position == "unparseable" {
 			continue
 		}
 		c := parsed[j]
 		j++
 		switch {
 		case j == 1:
-			r.Served[i].Role = "leaf"
+			r.Served[i].Position = "leaf"
 		case !inBest[string(c.Raw)]:
-			r.Served[i].Role = "unrelated"
+			r.Served[i].Position = "unrelated"
 		case bytes.Equal(c.RawSubject, c.RawIssuer):
-			r.Served[i].Role = "root"
+			r.Served[i].Position = "root"
 		default:
-			r.Served[i].Role = "intermediate"
+			r.Served[i].Position = "intermediate"
 		}
 	}
 }

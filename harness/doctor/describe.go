@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
+	"github.com/wsslab/wsslab/certs"
 	"strings"
 	"time"
 )
@@ -51,7 +52,7 @@ func describe(r *ChainResult, best path, errs []pathErr, in ChainInput, f *findi
 		case "not-yet-valid":
 			f.add(Error, "validity", fmt.Sprintf("%s is not valid until %s (in %s)", who, c.NotBefore.UTC().Format(time.RFC3339), ago(c.NotBefore.Sub(in.Now))), "Check the clock of the machine that issued it (and of this one); re-issue with a start date in the past.")
 		case "key":
-			f.add(Error, "key", fmt.Sprintf("%s has a %s key, which Chrome does not accept", who, keyString(c)), "Re-issue with an ECDSA P-256 or RSA 2048+ key.")
+			f.add(Error, "key", fmt.Sprintf("%s has a %s key, which Chrome does not accept", who, certs.Describe(c).Key), "Re-issue with an ECDSA P-256 or RSA 2048+ key.")
 		case "name-constraints":
 			f.add(Error, "name-constraints", "name constraints violated: "+e.msg, "Get the certificate from a CA allowed to issue for this name, or fix the CA's constraints.")
 		case "critical-extension":
