@@ -9,10 +9,11 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
-	"github.com/wsslab/wsslab/certs"
 	"net"
 	"strings"
 	"time"
+
+	"github.com/wsslab/wsslab/certs"
 )
 
 // Anchor is a trusted root.

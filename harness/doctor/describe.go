@@ -5,9 +5,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
-	"github.com/wsslab/wsslab/certs"
 	"strings"
 	"time"
+
+	"github.com/wsslab/wsslab/certs"
 )
 
 // WarnDays is how close to expiry a certificate draws a warning, unless
