@@ -418,10 +418,11 @@ func (b *Browser) runPage(tabCtx context.Context, dt *devtools, targets []Target
 		URL       string   `json:"url"`
 		Protocols []string `json:"protocols"`
 		Message   string   `json:"msg"`
+		Login     string   `json:"login,omitempty"`
 	}
 	args := make([]dialArgs, len(targets))
 	for i, t := range targets {
-		args[i] = dialArgs{t.URL, t.Subprotocols, t.Message}
+		args[i] = dialArgs{t.URL, t.Subprotocols, t.Message, t.Login}
 	}
 	js, err := json.Marshal(args)
 	if err != nil {

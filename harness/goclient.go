@@ -22,6 +22,10 @@ type Target struct {
 	// Header is sent by clients that can set headers (Postman can; a browser
 	// page cannot). The lax client sends it, as a Postman user would.
 	Header http.Header
+	// Login, if set, is a URL the page fetches (with credentials) before it
+	// opens the socket, so the server can set a cookie, as a web app's login
+	// does. The Go clients skip it: their credentials go in Header.
+	Login string
 	// Addr, when set, is the TCP address connected to instead of resolving
 	// the URL's host, like curl --resolve: SNI and name checks still use the
 	// URL's host. The browser gets the same effect from its resolver rules.

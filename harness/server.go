@@ -34,7 +34,9 @@ type ServerOptions struct {
 	// RequireAuth rejects (401) a client without credentials. Accepted
 	// credentials: "Authorization: Bearer <AuthToken>", a cookie
 	// "token=<AuthToken>", "?token=<AuthToken>" in the URL, or the subprotocol
-	// "bearer.<AuthToken>" (echoed back, as the browser requires).
+	// "bearer.<AuthToken>" (echoed back, as the browser requires). GET
+	// /login sets the cookie (Secure, HttpOnly, SameSite=Lax), as an app's
+	// login endpoint would.
 	RequireAuth bool
 	AuthToken   string
 	// MinTLS and MaxTLS bound the TLS versions (tls.VersionTLS10, ...).
@@ -109,6 +111,14 @@ func EchoHandler(opts ServerOptions, rec *Recorder) http.Handler {
 			http.Error(w, why, code)
 		}
 		if !websocket.IsWebSocketUpgrade(r) {
+			if opts.RequireAuth && r.URL.Path == "/login" {
+				// SameSite=Lax: sent on the WebSocket handshake from a
+				// same-site page (app.wsslab.test and this host share
+				// wsslab.test), never from another site.
+				http.SetCookie(w, &http.Cookie{Name: "token", Value: opts.AuthToken, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 			fmt.Fprintln(w, "wsslab echo server: connect with a WebSocket client")
 			return
 		}

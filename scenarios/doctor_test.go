@@ -54,6 +54,8 @@ func doctorConfig(in *Instance, origin string) doctor.Config {
 		Timeout:       5 * time.Second,
 		Origin:        origin,
 		Subprotocols:  in.Scenario.Subprotocols,
+		// The cookie the scenario's login gives the browser.
+		Cookie: in.Scenario.Header.Get("Cookie"),
 	}
 	host, portStr, err := net.SplitHostPort(in.Endpoint.Addr)
 	if err == nil && net.ParseIP(in.Scenario.Host) == nil {

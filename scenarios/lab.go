@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/wsslab/wsslab/certs"
@@ -124,7 +125,12 @@ func (in *Instance) Evidence() harness.Evidence {
 
 // Target is what every client dials for this instance.
 func (in *Instance) Target() harness.Target {
+	var login string
+	if in.Scenario.LoginPath != "" {
+		login = "https" + strings.TrimPrefix(strings.TrimSuffix(in.Endpoint.URL, "/"), "wss") + in.Scenario.LoginPath
+	}
 	return harness.Target{
+		Login:        login,
 		URL:          in.URL,
 		Addr:         in.Endpoint.Addr,
 		Subprotocols: in.Scenario.Subprotocols,

@@ -97,7 +97,11 @@ type Scenario struct {
 	// Header is sent by the Go clients (Postman can set headers; a page
 	// cannot).
 	Header http.Header
-	Want   Want
+	// LoginPath, if set, is fetched by the page from the scenario's server
+	// (https://HOST:PORT/LoginPath) before it dials, so the server can set a
+	// cookie.
+	LoginPath string
+	Want      Want
 }
 
 // Defects lists the certificate defects by name, for reports.

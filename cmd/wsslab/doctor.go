@@ -27,12 +27,12 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 type doctorFlags struct {
-	cas, resolves, protos listFlag
-	timeout               time.Duration
-	warnDays              int
-	jsonOut, browser      bool
-	noSystem              bool
-	origin                string
+	cas, resolves, protos, cookies listFlag
+	timeout                        time.Duration
+	warnDays                       int
+	jsonOut, browser               bool
+	noSystem                       bool
+	origin                         string
 }
 
 func doctorFlagSet(o *doctorFlags, out io.Writer) *flag.FlagSet {
@@ -41,6 +41,7 @@ func doctorFlagSet(o *doctorFlags, out io.Writer) *flag.FlagSet {
 	fs.Var(&o.cas, "ca", "trust this PEM/DER root too (repeatable), e.g. a company CA or wsslab's root.pem")
 	fs.Var(&o.resolves, "resolve", "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, like curl (repeatable); SNI and name checks still use HOST")
 	fs.Var(&o.protos, "subprotocol", "offer this WebSocket subprotocol, as new WebSocket(url, [proto]) does (repeatable)")
+	fs.Var(&o.cookies, "cookie", "send this `NAME=VALUE` cookie with the handshake, as a browser holding it would (repeatable)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "limit for each network step")
 	fs.IntVar(&o.warnDays, "warn-days", doctor.WarnDays, "warn when the certificate expires within this many days")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
@@ -106,7 +107,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ERROR: doctor: --timeout must be between 1ms and 5m")
 		return exitUsage
 	}
-	cfg := doctor.Config{URL: url, Timeout: o.timeout, WarnDays: o.warnDays, Origin: o.origin, Subprotocols: o.protos, NoSystemRoots: o.noSystem}
+	cfg := doctor.Config{URL: url, Timeout: o.timeout, WarnDays: o.warnDays, Origin: o.origin, Subprotocols: o.protos, Cookie: strings.Join(o.cookies, "; "), NoSystemRoots: o.noSystem}
 	for _, r := range o.resolves {
 		res, err := doctor.ParseResolve(r)
 		if err != nil {

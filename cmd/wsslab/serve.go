@@ -217,6 +217,9 @@ type indexRow struct {
 	// Protocols is the JSON list of subprotocols the Try button offers,
 	// as the scenario's page does.
 	Protocols string
+	// Login is the URL the Try button fetches first (the scenario's login
+	// that sets a cookie), or "".
+	Login string
 }
 
 func (s *serving) rows() []indexRow {
@@ -226,7 +229,7 @@ func (s *serving) rows() []indexRow {
 		if in.Scenario.Subprotocols == nil {
 			protos = []byte("[]")
 		}
-		rows = append(rows, indexRow{Scenario: in.Scenario, URL: in.URL, Port: s.Ports[i], Expect: in.Scenario.Want.Browser.String(), Protocols: string(protos)})
+		rows = append(rows, indexRow{Scenario: in.Scenario, URL: in.URL, Port: s.Ports[i], Expect: in.Scenario.Want.Browser.String(), Protocols: string(protos), Login: in.Target().Login})
 	}
 	return rows
 }

@@ -35,6 +35,9 @@ type Config struct {
 	Origin string
 	// Subprotocols the page offers (new WebSocket(url, protocols)).
 	Subprotocols []string
+	// Cookie is the Cookie header the browser would send with the
+	// handshake (its cookies for this host, e.g. a session), like curl -b.
+	Cookie string
 	// Now is the time certificates are checked at (default time.Now()).
 	Now time.Time
 }
@@ -266,11 +269,11 @@ func Examine(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 		if conn != nil {
-			with := upgrade(conn, t, cfg.Origin, cfg.Subprotocols, cfg.Timeout)
+			with := upgrade(conn, t, cfg.Origin, cfg.Subprotocols, cfg.Cookie, cfg.Timeout)
 			r.WebSocket.WithOrigin = &with
 			var without Handshake
 			if h := p.try(ctx, wideConfig(tls.VersionTLS10, tls.VersionTLS13), true); h.conn != nil {
-				without = upgrade(h.conn, t, "", cfg.Subprotocols, cfg.Timeout)
+				without = upgrade(h.conn, t, "", cfg.Subprotocols, cfg.Cookie, cfg.Timeout)
 				h.conn.Close()
 				r.WebSocket.WithoutOrigin = &without
 			}
@@ -397,10 +400,10 @@ func examinePlain(ctx context.Context, t Target, cfg Config, r *Report, f *findi
 	}
 	defer conn.Close()
 	r.WebSocket = &WebSocketInfo{}
-	with := upgrade(conn, t, cfg.Origin, cfg.Subprotocols, cfg.Timeout)
+	with := upgrade(conn, t, cfg.Origin, cfg.Subprotocols, cfg.Cookie, cfg.Timeout)
 	r.WebSocket.WithOrigin = &with
 	if c2, err := p.dial(ctx); err == nil {
-		without := upgrade(c2, t, "", cfg.Subprotocols, cfg.Timeout)
+		without := upgrade(c2, t, "", cfg.Subprotocols, cfg.Cookie, cfg.Timeout)
 		r.WebSocket.WithoutOrigin = &without
 		c2.Close()
 	}

@@ -33,7 +33,7 @@ const wsKeyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 // upgrade sends a browser-like upgrade request on conn and judges the
 // response with Chrome's rules (net/websockets/websocket_basic_handshake_stream.cc).
-func upgrade(conn net.Conn, t Target, origin string, protos []string, timeout time.Duration) Handshake {
+func upgrade(conn net.Conn, t Target, origin string, protos []string, cookie string, timeout time.Duration) Handshake {
 	h := Handshake{Origin: origin, Subprotocols: protos}
 	var nonce [16]byte
 	rand.Read(nonce[:])
@@ -49,6 +49,9 @@ func upgrade(conn net.Conn, t Target, origin string, protos []string, timeout ti
 	b.WriteString("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")
 	if len(protos) > 0 {
 		fmt.Fprintf(&b, "Sec-WebSocket-Protocol: %s\r\n", strings.Join(protos, ", "))
+	}
+	if cookie = strings.Map(noCRLF, cookie); cookie != "" {
+		fmt.Fprintf(&b, "Cookie: %s\r\n", cookie)
 	}
 	b.WriteString("\r\n")
 	conn.SetDeadline(time.Now().Add(timeout))
@@ -160,4 +163,12 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// noCRLF drops line breaks from a header value a user typed.
+func noCRLF(r rune) rune {
+	if r == '\r' || r == '\n' {
+		return -1
+	}
+	return r
 }
