@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all deps build test demo vet clean bench soak
+.PHONY: all deps build test demo vet clean bench soak race
 
 all: test
 
@@ -38,3 +38,7 @@ soak: deps
 	@if [ "$(LOAD)" = 1 ]; then (while :; do $(GO) build -a -o /dev/null ./... >/dev/null 2>&1; done) & echo $$! > .soak-load.pid; fi; \
 	WSSLAB_SOAK=$(N) $(GO) test -count=1 -run 'TestSoak' -timeout 60m -v ./scenarios; rc=$$?; \
 	if [ -f .soak-load.pid ]; then pkill -P $$(cat .soak-load.pid) 2>/dev/null; kill $$(cat .soak-load.pid) 2>/dev/null; rm -f .soak-load.pid; fi; exit $$rc
+
+## race: the tests under the race detector (slower; not part of make test)
+race: deps
+	$(GO) test -race ./...
