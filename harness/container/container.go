@@ -84,7 +84,8 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "wsslab-container-")
+	// Named by owner pid, so Sweep removes it after a killed run.
+	tmp, err := harness.MkdirTemp("", "container")
 	if err != nil {
 		return nil, fmt.Errorf("container: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -268,6 +269,9 @@ func TestKilledRunIsSwept(t *testing.T) {
 	t.Logf("sweep removed: %v", swept)
 	if rest, err := Leftovers(t.Context(), session); err != nil || len(rest) > 0 {
 		t.Errorf("after the sweep: %v (err %v)", rest, err)
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("wsslab-container-%d-*", cmd.Process.Pid))); len(dirs) > 0 {
+		t.Errorf("the killed run's temp dir is still there after the sweep: %v", dirs)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"github.com/wsslab/wsslab/harness"
 )
 
 // Labels on every container, network and image wsslab creates. Sweep and
@@ -172,6 +174,9 @@ func isNotFound(err error) bool { return errdefs.IsNotFound(err) }
 // runs (including this one) are left alone. It returns what it removed.
 // New calls it; it is safe to call any time.
 func Sweep(ctx context.Context) ([]Resource, error) {
+	// The temp dirs of dead runs (the server binary, certificate files)
+	// go too; harness names them by owner pid.
+	harness.SweepStale("")
 	cli, err := dockerClient(ctx)
 	if err != nil {
 		return nil, err
