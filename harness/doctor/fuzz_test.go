@@ -70,7 +70,8 @@ func FuzzAnalyzeChain(f *testing.F) {
 		}
 		start := time.Now()
 		r := AnalyzeChain(ChainInput{Host: h, Served: served, Trust: NewTrust(nil, roots), Now: time.Now()})
-		if time.Since(start) > 2*time.Second {
+		// A guard against runaway path building, not a speed check.
+		if time.Since(start) > 10*time.Second {
 			t.Fatalf("took %s", time.Since(start))
 		}
 		if r.NetError != "" {
