@@ -104,15 +104,6 @@ type Scenario struct {
 	Want      Want
 }
 
-// Defects lists the certificate defects by name, for reports.
-func (s Scenario) Defects() []string {
-	var out []string
-	for _, d := range s.Cert.Defects {
-		out = append(out, string(d))
-	}
-	return out
-}
-
 // Lookup returns the scenario with this id, or an error listing valid ids.
 func Lookup(id string) (Scenario, error) {
 	return lookupIn(Table, id)
