@@ -227,6 +227,8 @@ type pageResult struct {
 	Protocol    string  `json:"protocol"`
 	Thrown      string  `json:"thrown"`
 	TimedOut    bool    `json:"timedOut"`
+	// LoginError: the page's login fetch (Target.Login) failed.
+	LoginError string `json:"loginError"`
 }
 
 // socketEvents is what DevTools said about one WebSocket.
@@ -343,6 +345,36 @@ func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
 			out[i].Outcome, out[i].Err = Failed, "browser: "+err.Error()
 			out[i].Duration = time.Since(start)
 		}
+		return out
+	}
+	// Chrome aborts what is in flight with net::ERR_NETWORK_CHANGED when the
+	// host's interfaces change (Docker adding a container's veth, say): that
+	// is the machine, not the server. Those dials are redone, twice at most.
+	for attempt := 0; attempt < 2 && ctx.Err() == nil; attempt++ {
+		var redo []int
+		for i, o := range out {
+			if o.disturbed {
+				redo = append(redo, i)
+			}
+		}
+		if len(redo) == 0 {
+			break
+		}
+		again := make([]Target, len(redo))
+		for k, i := range redo {
+			again[k] = targets[i]
+		}
+		retry := make([]Observation, len(redo))
+		for k, i := range redo {
+			retry[k] = Observation{Client: BrowserClient, URL: targets[i].URL}
+		}
+		if err := b.dialBatch(ctx, again, retry, start); err != nil {
+			break
+		}
+		for k, i := range redo {
+			retry[k].Evidence = append([]string{fmt.Sprintf("redone: the host's network changed during the dial (%s)", out[i].disturbedBy)}, retry[k].Evidence...)
+			out[i] = retry[k]
+		}
 	}
 	return out
 }
@@ -439,6 +471,10 @@ func (b *Browser) runPage(tabCtx context.Context, dt *devtools, targets []Target
 	return res, nil
 }
 
+// netErrNetworkChanged is what Chrome reports for requests in flight when
+// the host's network configuration changes.
+const netErrNetworkChanged = "net::ERR_NETWORK_CHANGED"
+
 // classify turns what the page and DevTools saw for one target into an
 // Observation. dt.mu is held.
 func classify(obs *Observation, res pageResult, dt *devtools, t Target) {
@@ -469,6 +505,18 @@ func classify(obs *Observation, res pageResult, dt *devtools, t Target) {
 	if res.Echo != nil {
 		obs.Echo = *res.Echo
 	}
+	if res.LoginError != "" {
+		obs.Evidence = append(obs.Evidence, "page: login fetch failed: "+res.LoginError)
+	}
+	defer func() {
+		// Chrome's own reason for a disturbance, wherever it surfaced.
+		switch {
+		case obs.NetError == netErrNetworkChanged:
+			obs.disturbed, obs.disturbedBy = true, netErrNetworkChanged
+		case res.LoginError != "":
+			obs.disturbed, obs.disturbedBy = true, "the page's login fetch failed: "+res.LoginError
+		}
+	}()
 	switch {
 	case sock != nil && len(sock.frameErr) > 0:
 		obs.NetError = BrowserReason(sock.frameErr[0])

@@ -75,6 +75,10 @@ type Observation struct {
 	// error chain, the HTTP status.
 	Evidence []string      `json:"evidence,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+	// disturbed: the dial was upset by the machine, not the server (see
+	// Browser.DialAll); disturbedBy says how.
+	disturbed   bool
+	disturbedBy string
 	// Screenshot is a PNG of the page after the dial, when the browser was
 	// started with BrowserConfig.Screenshots; nil otherwise.
 	Screenshot []byte `json:"-"`
