@@ -161,10 +161,12 @@ func EchoHandler(opts ServerOptions, rec *Recorder) http.Handler {
 			if err != nil {
 				return
 			}
+			// Counted before the write, so a client that got its echo
+			// always finds it counted.
+			rec.update(func(e *Evidence) { e.Echoed++ })
 			if err := conn.WriteMessage(mt, msg); err != nil {
 				return
 			}
-			rec.update(func(e *Evidence) { e.Echoed++ })
 		}
 	})
 }
