@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,7 +19,7 @@ func init() {
 	register("certs", "write a scenario's PEM files (certbot layout) and the openssl commands that show its defect", cmdCerts)
 }
 
-const certsUsage = `usage: wsslab certs SCENARIO DIR
+const certsUsage = `usage: wsslab certs [--force] SCENARIO DIR
 
 Mints the scenario's certificate under a fresh test PKI and writes, in DIR:
 
@@ -36,7 +37,14 @@ Then prints the openssl commands that show the defect (names in the SAN,
 dates, verifying the served chain as a browser would) and what each prints.
 Each run mints a new PKI, so files from different runs do not chain.
 
-Exit status: 0 written, 2 bad input (unknown scenario, unwritable DIR).
+Files that exist in DIR are left alone and nothing is written, unless
+--force: then each is replaced (a symlink, such as certbot's live/ links
+into archive/, is replaced itself; its target is never written). Each file
+is written to a temporary file first and renamed into place, so a failure
+(a full disk) leaves the old files as they were and no empty ones.
+
+Exit status: 0 written, 2 bad input (unknown scenario, a file exists
+without --force, unwritable DIR).
 
 Example:
   wsslab certs missing-intermediate /tmp/mi
@@ -53,21 +61,35 @@ func cmdCerts(args []string) int { return certsMain(args, os.Stdout, os.Stderr) 
 
 func certsMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("certs", flag.ContinueOnError)
-	usage := certsUsage + strings.Join(scenarios.IDs(), ", ") + "\n"
-	if code, ok := parseFlags(fs, usage, args, stdout, stderr); !ok {
-		return code
+	force := fs.Bool("force", false, "replace files that exist in DIR (a symlink is replaced itself, never written through)")
+	usage := certsUsage + strings.Join(scenarios.IDs(), ", ") + "\n\nFlags:\n"
+	// Flags may follow the arguments too: one adds --force to the line just
+	// run, and Go's flag package alone would take it for a third argument.
+	var pos []string
+	for rest := args; ; {
+		if code, ok := parseFlags(fs, usage, rest, stdout, stderr); !ok {
+			return code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if n := len(rest) - fs.NArg(); n > 0 && rest[n-1] == "--" {
+			pos = append(pos, fs.Args()...) // after "--" nothing is a flag
+			break
+		}
+		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
-	if fs.NArg() != 2 {
-		return errorf(stderr, "certs: want SCENARIO DIR, got %d argument(s) (see wsslab certs --help)", fs.NArg())
+	if len(pos) != 2 {
+		return errorf(stderr, "certs: want SCENARIO DIR, got %d argument(s) (see wsslab certs --help)", len(pos))
 	}
-	sc, err := scenarios.Lookup(fs.Arg(0))
+	sc, err := scenarios.Lookup(pos[0])
 	if err != nil {
 		return errorf(stderr, "certs: %v", err)
 	}
 	if sc.Server.Plain {
 		return errorf(stderr, "certs: scenario %s serves plain ws:// and has no certificate (its lesson is mixed content)", sc.ID)
 	}
-	dir := fs.Arg(1)
+	dir := pos[1]
 	pki, err := certs.NewPKI()
 	if err != nil {
 		return errorf(stderr, "certs: %v", err)
@@ -76,7 +98,11 @@ func certsMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return errorf(stderr, "certs: %v", err)
 	}
-	if err := writeScenarioPEM(dir, pki, leaf); err != nil {
+	if err := writeScenarioPEM(dir, pki, leaf, *force); err != nil {
+		var ex *certs.ExistsError
+		if errors.As(err, &ex) {
+			return errorf(stderr, "certs: %s exists; nothing was written (--force replaces the files in %s; a symlink is replaced, not followed)", ex.Path, dir)
+		}
 		return errorf(stderr, "certs: %v", err)
 	}
 	fmt.Fprintf(stdout, "Wrote %s's certificate to %s: cert.pem chain.pem fullchain.pem privkey.pem root.pem %s %s\n",
@@ -109,19 +135,18 @@ func certsMain(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func writeScenarioPEM(dir string, pki *certs.PKI, leaf *certs.Leaf) error {
-	if err := certs.WriteCertbot(dir, leaf); err != nil {
+// writeScenarioPEM writes certbot's files and certs' own two in one
+// certs.WriteFiles call: all are checked before any is written, and a failed
+// write leaves the old files as they were.
+func writeScenarioPEM(dir string, pki *certs.PKI, leaf *certs.Leaf, force bool) error {
+	files, err := certs.CertbotFiles(leaf)
+	if err != nil {
 		return err
 	}
-	for name, data := range map[string][]byte{
-		servedFile:      certs.PEM(leaf.Served...),
-		trustedRootFile: certs.PEM(pki.Root.Cert),
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
-		}
-	}
-	return nil
+	files = append(files,
+		certs.File{Name: servedFile, Data: certs.PEM(leaf.Served...)},
+		certs.File{Name: trustedRootFile, Data: certs.PEM(pki.Root.Cert)})
+	return certs.WriteFiles(dir, files, certs.WriteOptions{Force: force})
 }
 
 func servedWords(l *certs.Leaf) string {

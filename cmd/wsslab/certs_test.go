@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/wsslab/wsslab/certs"
@@ -122,6 +123,7 @@ func TestCertsBadInput(t *testing.T) {
 	}{
 		{[]string{"no-such-scenario", t.TempDir()}, `unknown scenario "no-such-scenario"`},
 		{[]string{"expired"}, "want SCENARIO DIR"},
+		{[]string{"expired", t.TempDir(), "extra"}, "got 3 argument(s)"},
 		{[]string{"--bogus"}, "flag provided but not defined"},
 		{[]string{"expired", "/proc/wsslab-cannot-write"}, "certs:"},
 	} {
@@ -143,5 +145,117 @@ func TestCertsPlain(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := certsMain([]string{"mixed-content", t.TempDir()}, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "plain ws://") {
 		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// certbotLive makes certbot's live/ layout, privkey.pem a symlink into
+// archive/, and returns live/ and the archived key.
+func certbotLive(t *testing.T) (live, archived string) {
+	t.Helper()
+	root := t.TempDir()
+	live, archived = filepath.Join(root, "le"), filepath.Join(root, "archive", "privkey1.pem")
+	for _, d := range []string{live, filepath.Dir(archived)} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(archived, []byte("the user's real key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../archive/privkey1.pem", filepath.Join(live, "privkey.pem")); err != nil {
+		t.Fatal(err)
+	}
+	return live, archived
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// The issue's repro: `ln -s ../archive/privkey1.pem le/privkey.pem; wsslab
+// certs valid-fullchain le` replaced the archived key. Now it refuses, in one
+// line naming the file and --force; with --force it replaces the link itself.
+func TestCertsRefusesOverwrite(t *testing.T) {
+	live, archived := certbotLive(t)
+	unchanged := func() {
+		t.Helper()
+		if got, err := os.ReadFile(archived); err != nil || string(got) != "the user's real key\n" {
+			t.Fatalf("archived key now %q (%v)", got, err)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := certsMain([]string{"valid-fullchain", live}, &out, &errb); code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	oneErrorLine(t, errb.String(), filepath.Join(live, "privkey.pem"))
+	oneErrorLine(t, errb.String(), "--force")
+	unchanged()
+	if got := dirNames(t, live); len(got) != 1 {
+		t.Errorf("le/ holds %q after the refusal, want only the symlink", got)
+	}
+
+	// --force after the arguments, as one adds it to the line just run.
+	out.Reset()
+	errb.Reset()
+	if code := certsMain([]string{"valid-fullchain", live, "--force"}, &out, &errb); code != exitOK {
+		t.Fatalf("--force: exit %d: %s", code, errb.String())
+	}
+	unchanged()
+	fi, err := os.Lstat(filepath.Join(live, "privkey.pem"))
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Errorf("privkey.pem after --force: %v %v, want a regular file, mode 0600", fi.Mode(), err)
+	}
+	if got := dirNames(t, live); len(got) != 7 {
+		t.Errorf("le/ = %q, want the 7 files and nothing else", got)
+	}
+
+	// Now every file exists: refused again without --force, the first named.
+	errb.Reset()
+	if code := certsMain([]string{"valid-fullchain", live}, &out, &errb); code != exitUsage {
+		t.Errorf("second run: exit %d", code)
+	}
+	oneErrorLine(t, errb.String(), filepath.Join(live, "cert.pem"))
+	if code := certsMain([]string{"--force", "expired", live}, &out, &errb); code != exitOK {
+		t.Errorf("--force first: exit %d", code)
+	}
+	// Through the real binary: exit code and one line.
+	_, stderr, code := runWsslab(t, "certs", "valid-fullchain", live)
+	if code != exitUsage {
+		t.Errorf("wsslab certs over existing files: exit %d", code)
+	}
+	oneErrorLine(t, stderr, "--force")
+}
+
+// A full disk is one ERROR line and leaves no 0-byte file (before the fix:
+// cert.pem, chain.pem written, fullchain.pem and the rest 0 bytes).
+func TestCertsFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=8k"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("mount tmpfs: %v (CI runs this test as root)", err)
+		}
+		t.Skipf("mount tmpfs: %v: needs root (certs' TestWriteFilesFailingWrite covers the logic)", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	var out, errb bytes.Buffer
+	if code := certsMain([]string{"valid-fullchain", dir}, &out, &errb); code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	oneErrorLine(t, errb.String(), "no space left on device")
+	if got := dirNames(t, dir); len(got) != 0 {
+		t.Errorf("a full disk left %q", got)
 	}
 }
