@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -120,17 +121,13 @@ func certsMain(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "  #   -> %s\n", c.Note)
 		}
 	}
-	port := 9440
-	for i, s := range scenarios.Table {
-		if s.ID == sc.ID {
-			port += i
-		}
+	sc2 := sClientCheck(sc, defaultBasePort+tableIndex(sc.ID), serveRootFile)
+	fmt.Fprintf(stdout, "\n  # %s\n  %s </dev/null\n", sc2.Why, sc2.Command())
+	if sc2.Note != "" {
+		fmt.Fprintf(stdout, "  #   -> prints %q: %s\n", sc2.Look, sc2.Note)
+	} else {
+		fmt.Fprintf(stdout, "  #   -> prints %q\n", sc2.Look)
 	}
-	sni := "-servername " + sc.Host
-	if net.ParseIP(sc.Host) != nil {
-		sni = "-noservername" // clients send no SNI for an IP address
-	}
-	fmt.Fprintf(stdout, "\n  # Against `wsslab serve` (default ports; it mints its own root and prints where):\n  openssl s_client -connect 127.0.0.1:%d %s -showcerts -CAfile SERVE_DIR/root.pem </dev/null\n", port, sni)
 	fmt.Fprintf(stdout, "\nWhy: %s\nFix: %s\n", sc.Lesson, sc.Fix)
 	return exitOK
 }
@@ -171,9 +168,6 @@ type opensslCheck struct {
 	Fails bool
 	// Look is text the output contains; Note explains it.
 	Look, Note string
-	// Unsure: OpenSSL's verdict depends on its version and security level,
-	// so neither Fails nor Look is a promise.
-	Unsure bool
 }
 
 // Command is the check as a shell command line.
@@ -196,8 +190,9 @@ func shellQuote(s string) string {
 }
 
 // opensslChecks returns the commands that show sc's defect on the files in
-// dir, with what OpenSSL 3 prints. Verification stops at the first error, in
-// OpenSSL's order: building the chain, the purpose, the name, then dates.
+// dir, with what OpenSSL 3 prints (measured with Debian 12's 3.0). Verification
+// stops at the first error, in OpenSSL's order: building the chain, the
+// purpose, the security level (-auth_level), the name, then dates.
 func opensslChecks(sc scenarios.Scenario, dir string) []opensslCheck {
 	f := func(name string) string { return filepath.Join(dir, name) }
 	req := sc.Cert
@@ -221,22 +216,50 @@ func opensslChecks(sc scenarios.Scenario, dir string) []opensslCheck {
 	if net.ParseIP(sc.Host) != nil {
 		nameFlag = "-verify_ip"
 	}
-	verify := func(untrusted string) []string {
-		args := []string{"verify", "-purpose", "sslserver", "-CAfile", f(trustedRootFile)}
+	// `openssl verify` checks no security level unless asked: without
+	// -auth_level it passes a SHA-1 signature that every browser refuses.
+	// Level 1 refuses what browsers refuse (SHA-1, RSA under 1024 bits) and
+	// no more; level 2 is what Debian's OpenSSL applies in a TLS handshake.
+	verifyAt := func(level, untrusted string) []string {
+		args := []string{"verify", "-purpose", "sslserver"}
+		if level != "" {
+			args = append(args, "-auth_level", level)
+		}
+		args = append(args, "-CAfile", f(trustedRootFile))
 		if untrusted != "" {
 			args = append(args, "-untrusted", f(untrusted))
 		}
 		return append(args, nameFlag, sc.Host, f(certs.Files.Cert))
 	}
+	verify := func(untrusted string) []string { return verifyAt("1", untrusted) }
 	v := opensslCheck{
-		Why:  "Verify like a browser: the chain the server sends, to the trusted root, for the host clients dial.",
+		Why:  "Verify like a browser: the chain the server sends, to the trusted root, for the host clients dial (-auth_level 1: refuse SHA-1 and RSA under 1024 bits, as browsers do).",
 		Args: verify(servedFile),
 	}
-	v.Fails, v.Look, v.Unsure = verifyExpectation(sc)
-	if v.Unsure {
-		v.Note = "OpenSSL's verdict depends on its security level (try -auth_level 2); the browser's is in the scenario's table row"
+	v.Fails, v.Look = verifyExpectation(sc)
+	switch {
+	case req.Has(certs.SHA1Signature):
+		v.Note = "error 68: the leaf's signature uses SHA-1"
+	case req.Has(certs.LongValidity):
+		v.Note = "OpenSSL has no limit on the validity period; browsers apply the 398 days only to publicly trusted CAs"
 	}
 	out = append(out, v)
+	switch {
+	case req.Has(certs.SHA1Signature):
+		out = append(out, opensslCheck{
+			Why:  "Without -auth_level, openssl verify checks no security level at all: the article's check passes what every browser refuses.",
+			Args: verifyAt("", servedFile),
+			Look: "OK",
+		})
+	case req.Has(certs.WeakKey):
+		out = append(out, opensslCheck{
+			Why:   "At security level 2, the default of Debian's OpenSSL in a TLS handshake (openssl s_client, Python's ssl), the 1024-bit key is refused although Chrome accepts it.",
+			Args:  verifyAt("2", servedFile),
+			Fails: true,
+			Look:  "EE certificate key too weak",
+			Note:  "error 66: level 2 wants RSA keys of 2048 bits or more",
+		})
+	}
 	if req.Has(certs.MissingIntermediate) {
 		out = append(out,
 			opensslCheck{
@@ -253,6 +276,64 @@ func opensslChecks(sc scenarios.Scenario, dir string) []opensslCheck {
 			})
 	}
 	return out
+}
+
+// serveRootFile stands for the root `wsslab serve` writes and prints.
+const serveRootFile = "SERVE_DIR/root.pem"
+
+// sClientCheck is the handshake with the scenario's server on 127.0.0.1:port,
+// trusting rootFile, and what Debian 12's openssl (3.0, security level 2 in
+// a handshake) prints, measured against `wsslab serve`. s_client checks the
+// name only when asked (-verify_hostname, -verify_ip), and reports a failed
+// verification but completes the handshake anyway (exit 0).
+func sClientCheck(sc scenarios.Scenario, port int, rootFile string) opensslCheck {
+	args := []string{"s_client", "-connect", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	if net.ParseIP(sc.Host) != nil {
+		args = append(args, "-noservername", "-verify_ip", sc.Host) // clients send no SNI for an IP address
+	} else {
+		args = append(args, "-servername", sc.Host, "-verify_hostname", sc.Host)
+	}
+	c := opensslCheck{
+		Why:  "Against `wsslab serve` (default ports; it mints its own root and prints where): the chain the server really sends, verified for the host.",
+		Args: append(args, "-showcerts", "-CAfile", rootFile),
+	}
+	req := sc.Cert
+	code := func(n int, msg string) string { return fmt.Sprintf("Verify return code: %d (%s)", n, msg) }
+	switch {
+	case sc.Server.MaxTLS != 0 && sc.Server.MaxTLS < tls.VersionTLS12:
+		c.Fails, c.Look = true, "legacy sigalg disallowed or unsupported"
+		c.Note = "the handshake fails: below TLS 1.2 the server signs its handshake with SHA-1, which OpenSSL 3 refuses at its default security level (the \"Verify return code: 0 (ok)\" it also prints is about the certificate only)"
+	case req.Has(certs.SelfSigned):
+		c.Look = code(18, "self-signed certificate")
+	case req.Has(certs.UntrustedRoot):
+		c.Look = code(19, "self-signed certificate in certificate chain")
+	case req.Has(certs.MissingIntermediate):
+		c.Look = code(21, "unable to verify the first certificate")
+		c.Note = "-showcerts lists only the leaf: the server does not send the intermediate"
+	case req.Has(certs.NoServerAuth):
+		c.Look = code(26, "unsuitable certificate purpose")
+	case req.Has(certs.SHA1Signature):
+		c.Look = code(68, "CA signature digest algorithm too weak")
+	case req.Has(certs.WeakKey):
+		c.Look = code(66, "EE certificate key too weak")
+		c.Note = "refused at Debian's default security level 2, accepted by Chrome"
+	case !nameCovered(sc):
+		if net.ParseIP(sc.Host) != nil {
+			c.Look = code(64, "IP address mismatch")
+		} else {
+			c.Look = code(62, "hostname mismatch")
+		}
+	case req.Has(certs.Expired):
+		c.Look = code(10, "certificate has expired")
+	case req.Has(certs.NotYetValid):
+		c.Look = code(9, "certificate is not yet valid")
+	default:
+		c.Look = code(0, "ok")
+		if req.Has(certs.NoSAN) {
+			c.Note = "OpenSSL falls back to the Common Name; browsers do not"
+		}
+	}
+	return c
 }
 
 func sanLook(req certs.Request) (look, note string) {
@@ -282,32 +363,33 @@ func opensslIP(ip net.IP) string {
 	return strings.ToUpper(strings.Join(groups, ":"))
 }
 
-// verifyExpectation is what `openssl verify` prints for the scenario's
-// certificate as served: OpenSSL 3's message for the first check that fails.
-func verifyExpectation(sc scenarios.Scenario) (fails bool, look string, unsure bool) {
+// verifyExpectation is what `openssl verify -auth_level 1` prints for the
+// scenario's certificate as served: OpenSSL 3's message for the first check
+// that fails. A 1024-bit RSA key and a 5-year validity pass at level 1.
+func verifyExpectation(sc scenarios.Scenario) (fails bool, look string) {
 	req := sc.Cert
 	switch {
 	case req.Has(certs.SelfSigned):
-		return true, "self-signed certificate", false
+		return true, "self-signed certificate"
 	case req.Has(certs.UntrustedRoot):
-		return true, "self-signed certificate in certificate chain", false
+		return true, "self-signed certificate in certificate chain"
 	case req.Has(certs.MissingIntermediate):
-		return true, "unable to get local issuer certificate", false
+		return true, "unable to get local issuer certificate"
 	case req.Has(certs.NoServerAuth):
-		return true, "unsuitable certificate purpose", false
+		return true, "unsuitable certificate purpose"
+	case req.Has(certs.SHA1Signature):
+		return true, "CA signature digest algorithm too weak"
 	case !nameCovered(sc):
 		if net.ParseIP(sc.Host) != nil {
-			return true, "IP address mismatch", false
+			return true, "IP address mismatch"
 		}
-		return true, "hostname mismatch", false
+		return true, "hostname mismatch"
 	case req.Has(certs.Expired):
-		return true, "certificate has expired", false
+		return true, "certificate has expired"
 	case req.Has(certs.NotYetValid):
-		return true, "certificate is not yet valid", false
-	case req.Has(certs.WeakKey), req.Has(certs.SHA1Signature), req.Has(certs.LongValidity):
-		return false, "", true
+		return true, "certificate is not yet valid"
 	}
-	return false, "OK", false
+	return false, "OK"
 }
 
 // nameCovered reports whether the host clients dial is in the SAN, the way

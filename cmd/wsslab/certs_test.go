@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/harness"
@@ -16,9 +19,20 @@ import (
 )
 
 // TestCertsOpenSSL writes every scenario's files and runs every openssl
-// command `wsslab certs` prints: each must exit and print as announced.
+// command `wsslab certs` prints: each must exit and print as announced. The
+// s_client command runs against the scenario's server, started as `wsslab
+// serve` starts it but on a free port.
 func TestCertsOpenSSL(t *testing.T) {
 	needTool(t, "openssl", "openssl")
+	lab, err := scenarios.NewLab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lab.Close)
+	labRoot := filepath.Join(t.TempDir(), "root.pem")
+	if err := os.WriteFile(labRoot, certs.PEM(lab.PKI.Root.Cert), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, sc := range scenarios.Table {
 		if sc.Server.Plain {
 			continue // no certificate; certs refuses it (TestCertsPlain)
@@ -34,19 +48,36 @@ func TestCertsOpenSSL(t *testing.T) {
 					t.Errorf("missing %s: %v", name, err)
 				}
 			}
-			for _, c := range opensslChecks(sc, dir) {
-				if !strings.Contains(out.String(), c.Command()) {
+			printed := sClientCheck(sc, defaultBasePort+tableIndex(sc.ID), serveRootFile)
+			if !strings.Contains(out.String(), printed.Command()+" </dev/null\n") || !strings.Contains(out.String(), printed.Look) {
+				t.Errorf("s_client command or its result not printed: %s", printed.Command())
+			}
+			in, err := lab.Start(t.Context(), sc, "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			_, port, err := net.SplitHostPort(in.Endpoint.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := strconv.Atoi(port)
+			for _, c := range append(opensslChecks(sc, dir), sClientCheck(sc, n, labRoot)) {
+				if c.Args[0] != "s_client" && !strings.Contains(out.String(), c.Command()) {
 					t.Errorf("command not printed: %s", c.Command())
 				}
-				got, err := exec.Command("openssl", c.Args...).CombinedOutput()
-				if c.Unsure {
-					continue
-				}
+				ctx, cancel := context.WithTimeout(t.Context(), time.Minute)                // a hang guard only
+				got, err := exec.CommandContext(ctx, "openssl", c.Args...).CombinedOutput() // stdin: /dev/null
+				cancel()
 				if failed := err != nil; failed != c.Fails {
 					t.Errorf("%s\nfailed=%v, want %v:\n%s", c.Command(), failed, c.Fails, got)
 				}
 				if !strings.Contains(string(got), c.Look) {
 					t.Errorf("%s\nwant output containing %q, got:\n%s", c.Command(), c.Look, got)
+				}
+				// "OK" is openssl verify's verdict line, FILE: OK, and nothing else.
+				if verified := strings.Contains(string(got), c.Args[len(c.Args)-1]+": OK\n"); c.Args[0] == "verify" && verified != (c.Look == "OK") {
+					t.Errorf("%s\nverified=%v, want %v:\n%s", c.Command(), verified, c.Look == "OK", got)
 				}
 			}
 		})
@@ -62,10 +93,10 @@ func TestCertsOpenSSLAgreesWithStrict(t *testing.T) {
 			// falls back to the CN and Go (like browsers) does not.
 			continue
 		}
-		fails, _, unsure := verifyExpectation(sc)
+		fails, _ := verifyExpectation(sc)
 		strict := sc.Want.Strict.Outcome
 		certVerdict := strict == harness.Connected || strings.HasPrefix(string(strict), "cert-")
-		if unsure || !certVerdict {
+		if !certVerdict {
 			continue
 		}
 		if fails != (strict != harness.Connected) {
