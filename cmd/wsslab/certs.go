@@ -210,6 +210,9 @@ func opensslChecks(sc scenarios.Scenario, dir string) []opensslCheck {
 	if req.Has(certs.Expired) {
 		dates.Fails, dates.Look = true, "Certificate will expire"
 	}
+	if req.Has(certs.NotYetValid) {
+		dates.Note = "-checkend looks only at notAfter; here notBefore (above) is still in the future"
+	}
 	out = append(out, dates)
 
 	nameFlag := "-verify_hostname"
@@ -242,6 +245,8 @@ func opensslChecks(sc scenarios.Scenario, dir string) []opensslCheck {
 		v.Note = "error 68: the leaf's signature uses SHA-1"
 	case req.Has(certs.LongValidity):
 		v.Note = "OpenSSL has no limit on the validity period; browsers apply the 398 days only to publicly trusted CAs"
+	case req.Has(certs.NoSAN) && !v.Fails:
+		v.Note = "OpenSSL falls back to the Common Name; browsers do not"
 	}
 	out = append(out, v)
 	switch {
