@@ -2,14 +2,17 @@ package certs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // certbotLive builds certbot's layout: live/privkey.pem is a symlink into
@@ -223,23 +226,47 @@ func TestWriteFilesFailingWrite(t *testing.T) {
 	}
 }
 
-// mountTiny mounts a tmpfs of size bytes at a new temp dir (root only) and
-// unmounts it when the test ends.
-func mountTiny(t *testing.T, size string) string {
+// mountTiny mounts a tmpfs of each size at a new temp dir. The mounts live
+// in a mount namespace of their own, so a killed test leaves no mount behind:
+// the test re-runs itself in a child process with a new namespace, and the
+// parent only reports the child's result (ok is false there: return). Needs
+// root (CAP_SYS_ADMIN).
+func mountTiny(t *testing.T, sizes ...string) (dirs []string, ok bool) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mount tmpfs: %v (CI runs this test as root)", err)
+	const marker = "WSSLAB_TEST_MOUNT_NAMESPACE"
+	if os.Getenv(marker) != "1" {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a hang guard only
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), marker+"=1")
+		// Go makes the new namespace's mounts private before exec.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		switch {
+		case err != nil && !errors.As(err, &exit):
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("new mount namespace: %v (CI runs this test as root)", err)
+			}
+			t.Skipf("new mount namespace: %v: needs root; TestWriteFilesFailingWrite covers the logic", err)
+		case err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()):
+			t.Errorf("in its own mount namespace: %v\n%s", err, out)
 		}
-		t.Skipf("mount tmpfs: %v: needs root; TestWriteFilesFailingWrite covers the logic", err)
+		return nil, false
 	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
+	for _, size := range sizes {
+		dir := t.TempDir()
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+			t.Fatalf("mount tmpfs: %v", err)
 		}
-	})
-	return dir
+		t.Cleanup(func() {
+			if err := syscall.Unmount(dir, 0); err != nil {
+				t.Errorf("unmount %s: %v", dir, err)
+			}
+		})
+		dirs = append(dirs, dir)
+	}
+	return dirs, true
 }
 
 // A real full disk: a tmpfs with room for two pages. Before the fix this left
@@ -257,8 +284,11 @@ func TestWriteFilesFullDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	empty := mountTiny(t, "8k")
+	dirs, ok := mountTiny(t, "8k", "64k")
+	if !ok {
+		return
+	}
+	empty, full := dirs[0], dirs[1]
 	err = WriteFiles(empty, files, WriteOptions{})
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("err = %v, want ENOSPC", err)
@@ -269,7 +299,6 @@ func TestWriteFilesFullDisk(t *testing.T) {
 
 	// Old files present, the rest of the disk filled: --force fails and
 	// leaves them byte for byte.
-	full := mountTiny(t, "64k")
 	if err := WriteFiles(full, files, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
