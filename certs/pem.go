@@ -125,7 +125,7 @@ func WriteFiles(dir string, files []File, opts WriteOptions) (err error) {
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("certs: %w", err)
+		return fmt.Errorf("certs: %w", err) // an *fs.PathError naming dir
 	}
 	for _, f := range files {
 		path := filepath.Join(dir, f.Name)
@@ -181,9 +181,10 @@ func WriteFiles(dir string, files []File, opts WriteOptions) (err error) {
 // writeTemp writes f to a new temporary file in dir and returns its path.
 // On error nothing is left behind.
 func writeTemp(dir string, f File) (_ string, err error) {
+	path := filepath.Join(dir, f.Name)
 	tmp, err := os.CreateTemp(dir, "."+f.Name+".tmp-*")
 	if err != nil {
-		return "", fmt.Errorf("certs: write %s: %w", f.Name, err)
+		return "", writeError("write", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -196,16 +197,16 @@ func writeTemp(dir string, f File) (_ string, err error) {
 		mode = 0o644
 	}
 	if err := tmp.Chmod(mode); err != nil {
-		return "", fmt.Errorf("certs: write %s: %w", f.Name, err)
+		return "", writeError("write", path, err)
 	}
 	if _, err := tmp.Write(f.Data); err != nil {
-		return "", fmt.Errorf("certs: write %s: %w", f.Name, err)
+		return "", writeError("write", path, err)
 	}
 	if err := syncFile(tmp); err != nil {
-		return "", fmt.Errorf("certs: write %s: %w", f.Name, err)
+		return "", writeError("write", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("certs: write %s: %w", f.Name, err)
+		return "", writeError("write", path, err)
 	}
 	return tmp.Name(), nil
 }
@@ -217,7 +218,7 @@ func writeTemp(dir string, f File) (_ string, err error) {
 func publish(tmp, path string, force bool) error {
 	if force {
 		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("certs: %w", err)
+			return writeError("rename", path, err)
 		}
 		return nil
 	}
@@ -232,12 +233,27 @@ func publish(tmp, path string, force bool) error {
 			return &ExistsError{Path: path}
 		}
 		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("certs: %w", err)
+			return writeError("rename", path, err)
 		}
 		return nil
 	}
 	if err := os.Remove(tmp); err != nil {
-		return fmt.Errorf("certs: %w", err)
+		return writeError("remove", tmp, err)
 	}
 	return nil
+}
+
+// writeError names the file the caller asked for, not the temporary file
+// the failure happened on: "certs: write DIR/cert.pem: no space left on
+// device". It wraps an *fs.PathError around the system error.
+func writeError(op, path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("certs: %w", &fs.PathError{Op: op, Path: path, Err: err})
 }

@@ -101,8 +101,12 @@ func certsMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := writeScenarioPEM(dir, pki, leaf, *force); err != nil {
 		var ex *certs.ExistsError
-		if errors.As(err, &ex) {
+		var pe *os.PathError
+		switch {
+		case errors.As(err, &ex):
 			return errorf(stderr, "certs: %s exists; nothing was written (--force replaces the files in %s; a symlink is replaced, not followed)", ex.Path, dir)
+		case errors.As(err, &pe):
+			return errorf(stderr, "certs: %s %s: %v", pe.Op, pe.Path, pe.Err)
 		}
 		return errorf(stderr, "certs: %v", err)
 	}

@@ -307,6 +307,9 @@ func TestCertsFullDisk(t *testing.T) {
 		t.Errorf("exit %d, want %d", code, exitUsage)
 	}
 	oneErrorLine(t, errb.String(), "no space left on device")
+	if strings.Contains(errb.String(), ".tmp-") || !strings.Contains(errb.String(), dir+"/") {
+		t.Errorf("the error should name the file asked for, not a temporary one: %q", errb.String())
+	}
 	if got := dirNames(t, dir); len(got) != 0 {
 		t.Errorf("a full disk left %q", got)
 	}
