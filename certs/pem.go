@@ -119,10 +119,15 @@ var syncFile = (*os.File).Sync
 // while renaming (rare: the names were checked) may leave some files new and
 // some old. Without Force the names published so far are removed again.
 func WriteFiles(dir string, files []File, opts WriteOptions) (err error) {
+	seen := map[string]bool{}
 	for _, f := range files {
 		if f.Name == "" || f.Name == "." || f.Name == ".." || strings.ContainsAny(f.Name, `/\`) {
 			return fmt.Errorf("certs: file name %q: want a plain name inside the directory", f.Name)
 		}
+		if seen[f.Name] {
+			return fmt.Errorf("certs: file name %q given twice", f.Name)
+		}
+		seen[f.Name] = true
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("certs: %w", err) // an *fs.PathError naming dir

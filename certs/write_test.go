@@ -183,6 +183,10 @@ func TestWriteFilesBadName(t *testing.T) {
 			t.Errorf("name %q accepted", name)
 		}
 	}
+	twice := []File{{Name: "a.pem"}, {Name: "a.pem"}}
+	if err := WriteFiles(t.TempDir(), twice, WriteOptions{}); err == nil {
+		t.Error("a name given twice accepted")
+	}
 }
 
 // A write that fails part-way (here the third file's sync, as a full disk
