@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
-# Installs what the browser column needs: Debian's chromium and certutil
-# (libnss3-tools), and Debian's nginx, whose binary the container scenarios
-# copy into an image (the nginx service itself is not started). As root it
-# installs; otherwise it names the command.
+# Installs what the columns need, from Debian's packages: chromium and
+# firefox-esr with certutil (libnss3-tools) for the browsers, nodejs with
+# node-ws and python3-websockets for the node and python columns, openssl for
+# the article's check, and nginx, whose binary the container scenarios copy
+# into an image (the nginx service itself is not started). As root it
+# installs; otherwise it names the command. WSSLAB_CHROMIUM, WSSLAB_FIREFOX,
+# WSSLAB_NODE, WSSLAB_PYTHON and WSSLAB_NGINX point at binaries elsewhere.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "${WSSLAB_CHROMIUM:-}" ] || missing+=(chromium)
 command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v firefox-esr >/dev/null 2>&1 || [ -n "${WSSLAB_FIREFOX:-}" ] || missing+=(firefox-esr)
+if [ -z "${WSSLAB_NODE:-}" ]; then
+  command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || missing+=(nodejs)
+  [ -f /usr/share/nodejs/ws/package.json ] || missing+=(node-ws)
+fi
+# Debian's python3: the first python3 on PATH may be another interpreter.
+if [ -z "${WSSLAB_PYTHON:-}" ]; then
+  /usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || missing+=(python3-websockets)
+fi
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || [ -n "${WSSLAB_NGINX:-}" ] || missing+=(nginx-light)
 for pkg in ${WSSLAB_EXTRA_PACKAGES:-}; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
