@@ -62,7 +62,7 @@ func TestCertsOpenSSLAgreesWithStrict(t *testing.T) {
 			continue
 		}
 		fails, _, unsure := verifyExpectation(sc)
-		strict := sc.Want.Strict.Outcome
+		strict := sc.Want.Verifying
 		certVerdict := strict == harness.Connected || strings.HasPrefix(string(strict), "cert-")
 		if unsure || !certVerdict {
 			continue
