@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,4 +180,31 @@ func DialAll(ctx context.Context, ins []*Instance, c harness.Client) []harness.O
 		targets[i] = in.Target()
 	}
 	return c.DialAll(ctx, targets)
+}
+
+// TestBenchSkipsOnlyAMissingBrowser runs a browser benchmark in a child
+// process with Chromium missing: on a laptop it skips naming the install
+// command; under CI=true it fails, like every test here.
+func TestBenchSkipsOnlyAMissingBrowser(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ci := range []bool{false, true} {
+		cmd := exec.CommandContext(t.Context(), exe, "-test.run=^$", "-test.bench=^BenchmarkBrowserSolo$", "-test.benchtime=1x", "-test.v")
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "CI=") && !strings.HasPrefix(kv, "WSSLAB_REQUIRE_BROWSER=") && !strings.HasPrefix(kv, "WSSLAB_CHROMIUM=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, "WSSLAB_CHROMIUM=/nonexistent/chromium")
+		if ci {
+			cmd.Env = append(cmd.Env, "CI=true")
+		}
+		out, err := cmd.CombinedOutput()
+		failed := err != nil
+		if failed != ci || !strings.Contains(string(out), "apt-get install") {
+			t.Errorf("CI=%v: failed=%v (%v), want failed=%v, naming the install command:\n%s", ci, failed, err, ci, out)
+		}
+	}
 }
