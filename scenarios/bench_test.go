@@ -51,6 +51,50 @@ func BenchmarkMatrix(b *testing.B) {
 	b.ReportMetric(float64(len(Table)), "scenarios")
 }
 
+// BenchmarkMatrixPhases is BenchmarkMatrix with its phases run one after the
+// other, to see where the time goes (wall clock, ms/op): the browser's
+// share is Chromium's, which a Go CPU profile cannot see. Lab.Run overlaps
+// Chromium's start with the servers' and the browser's batch with the Go
+// clients'; the difference between the two benchmarks is what that saves.
+func BenchmarkMatrixPhases(b *testing.B) {
+	if err := harness.CheckBrowserTools(); err != nil {
+		benchSkipMissing(b, err)
+	}
+	var phases [6]time.Duration // pki, chromium, servers, browser, go, close
+	for b.Loop() {
+		t0 := time.Now()
+		l, err := NewLab()
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		br, err := l.Browser(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		ins, err := l.StartAll(context.Background(), Table)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		DialAll(context.Background(), ins, br)
+		t4 := time.Now()
+		DialAll(context.Background(), ins, l.Lax)
+		DialAll(context.Background(), ins, l.Strict)
+		t5 := time.Now()
+		CloseAll(ins)
+		l.Close()
+		t6 := time.Now()
+		for i, d := range []time.Duration{t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t4.Sub(t3), t5.Sub(t4), t6.Sub(t5)} {
+			phases[i] += d
+		}
+	}
+	for i, name := range []string{"pki", "chromium-start", "servers", "browser-batch", "go-clients", "close"} {
+		b.ReportMetric(float64(phases[i].Milliseconds())/float64(b.N), name+"-ms")
+	}
+}
+
 // BenchmarkBrowserBatch is the browser's cost per scenario in a running
 // browser: one batch over the whole table per iteration (fresh context, one
 // page, every socket), reported per scenario.

@@ -15,41 +15,42 @@ import (
 // every client: real Chromium, a Postman-like client and a strict Go client.
 // (README's "Bring your own server image" is this example.)
 func Example_bringYourOwnImage() {
-	ctx := context.Background()
-	b, err := container.New(ctx, container.Options{}) // sweeps leftovers of killed runs
+	if err := runYourImage(context.Background()); err != nil {
+		fmt.Println(err) // errors.Is(err, container.ErrNoEngine): no Docker; harness.ErrNoBrowser: no Chromium
+	}
+}
+
+// runYourImage is README's "Bring your own server image", verbatim.
+func runYourImage(ctx context.Context) error {
+	b, err := container.New(ctx, container.Options{}) // errors.Is(err, container.ErrNoEngine): no Docker
 	if err != nil {
-		fmt.Println(err) // errors.Is(err, container.ErrNoEngine): no Docker here
-		return
+		return err
 	}
 	defer b.Close() // removes every container, network and image it made
 
 	lab, err := scenarios.NewLab()
 	if err != nil {
-		fmt.Println(err)
-		return
+		return err
 	}
 	defer lab.Close()
 	lab.Backend = b.WithImage(container.Image{
-		Ref:  container.OwnServer, // your image, e.g. "registry.example.com/chat-server:1.4"
+		Ref:  container.OwnServer, // e.g. "registry.example.com/chat-server:1.4"
 		Port: "8443",
 		// ${CERT_DIR} is /etc/letsencrypt/live/${HOST}; Env values expand too.
 		Cmd: []string{"-listen", ":8443", "-cert", "${CERT_DIR}/fullchain.pem", "-key", "${CERT_DIR}/privkey.pem"},
 	})
-	// Rows whose defect is in the certificate itself; which file your
-	// server sends (the missing-intermediate row) is up to your config.
 	list, err := scenarios.Select("valid-fullchain", "self-signed", "expired", "wrong-san")
 	if err != nil {
-		fmt.Println(err)
-		return
+		return err
 	}
 	m, err := lab.Run(ctx, scenarios.RunConfig{Scenarios: list, Clients: scenarios.Clients})
 	if err != nil {
-		fmt.Println(err) // errors.Is(err, harness.ErrNoBrowser): no Chromium here
-		return
+		return err
 	}
 	for _, row := range m.Rows {
-		for _, r := range row.Results {
+		for _, r := range row.Results { // one per client: chrome, lax, strict
 			fmt.Printf("%-16s %-7s %-18s %s matched=%v\n", r.Scenario, r.Client, r.Outcome, r.Reason, r.Matched)
 		}
 	}
+	return nil
 }

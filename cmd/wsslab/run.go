@@ -19,7 +19,7 @@ import (
 )
 
 func init() {
-	register("run", "run the scenario table: real Chrome vs a Postman-like client vs a strict Go client", cmdRun)
+	register("run", "run the scenario table with every client: real Chrome, a Postman-like client, a strict Go client", cmdRun)
 }
 
 // selectScenarios picks the rows to run. Tests replace it to run a row with
