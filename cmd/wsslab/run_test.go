@@ -325,3 +325,39 @@ func TestRunInterrupted(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 }
+
+// TestRunList: --list prints every scenario id (container rows marked) and
+// every client id, and runs nothing.
+func TestRunList(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := runMain(t.Context(), []string{"--list"}, &out, &errb); code != exitOK || errb.Len() > 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, sc := range scenarios.All() {
+		if !strings.Contains(out.String(), "  "+sc.ID+" ") {
+			t.Errorf("--list lacks %s", sc.ID)
+		}
+	}
+	for _, id := range scenarios.ClientIDs() {
+		if !strings.Contains(out.String(), "  "+id+" ") {
+			t.Errorf("--list lacks client %s", id)
+		}
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 0 && (f[0] == "nginx-proxy-ok") != strings.HasSuffix(l, "(--backend container)") && (f[0] == "nginx-proxy-ok" || f[0] == "valid-fullchain") {
+			t.Errorf("container rows must be marked, others not: %q", l)
+		}
+	}
+}
+
+// TestRunClients: --clients picks the columns, in the order given.
+func TestRunClients(t *testing.T) {
+	rep, _, code := runJSON(t, "--clients", "strict,lax", "--scenario", "self-signed")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if len(rep.Clients) != 2 || rep.Clients[0].ID != "strict" || rep.Clients[1].ID != "lax" || len(rep.Results) != 2 {
+		t.Errorf("clients %+v, %d results", rep.Clients, len(rep.Results))
+	}
+}
