@@ -2,6 +2,8 @@ package harness
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/wsslab/wsslab/certs"
 )
@@ -18,7 +20,47 @@ type ServerSpec struct {
 	Options ServerOptions
 	// Listen is an in-process listening address ("" = 127.0.0.1:0).
 	Listen string
+	// Topology, if set, is a server only a container backend can run.
+	Topology *Topology
 }
+
+// Topology is a scenario server that is more than wsslab's echo server: nginx
+// in front of it, or a server from an image. It is plain data, so the table
+// needs no container code; package harness/container interprets it
+// (container.Topologies). Exactly one field is set.
+type Topology struct {
+	// Proxy puts Debian's nginx, configured this way, in front of wsslab's
+	// server speaking plain ws:// on a private network.
+	Proxy *NginxProxy
+	// Image runs this image as the server (bring your own).
+	Image *ServerImage
+}
+
+// NginxProxy is how the nginx in front is (mis)configured.
+type NginxProxy struct {
+	// NoUpgradeHeaders leaves out proxy_set_header Upgrade/Connection.
+	NoUpgradeHeaders bool
+	// HTTP10 leaves proxy_http_version at nginx's default, 1.0.
+	HTTP10 bool
+}
+
+// ServerImage is a server image and how to start it. The certificate files
+// go into certbot's layout, /etc/letsencrypt/live/HOST (${CERT_DIR} in Cmd).
+type ServerImage struct {
+	// Ref is the image; OwnServerImage is wsslab's own server.
+	Ref string
+	// Port is its TLS port, "8443".
+	Port string
+	Cmd  []string
+}
+
+// OwnServerImage as ServerImage.Ref is wsslab's own server image
+// (container.OwnServer).
+const OwnServerImage = "wsslab-server"
+
+// ErrNeedsContainer is returned (wrapped) by a backend that cannot run a
+// spec's Topology.
+var ErrNeedsContainer = errors.New("needs a container backend")
 
 // Endpoint is a running server as clients reach it.
 type Endpoint struct {
@@ -48,6 +90,9 @@ func (InProcess) Name() string { return "inprocess" }
 
 // Start implements Backend.
 func (InProcess) Start(_ context.Context, spec ServerSpec) (*Endpoint, error) {
+	if spec.Topology != nil {
+		return nil, fmt.Errorf("harness: %s: %w", spec.ID, ErrNeedsContainer)
+	}
 	s, err := NewServer(ServerConfig{Host: spec.Host, Listen: spec.Listen, Certificate: spec.Leaf.TLSCertificate(), Options: spec.Options})
 	if err != nil {
 		return nil, err

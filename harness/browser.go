@@ -160,8 +160,17 @@ func (b *Browser) Version() string { return b.version }
 // PageURL is the page's URL; its origin is the Origin the browser sends.
 func (b *Browser) PageURL() string { return b.pageURL }
 
-// Name implements Client.
-func (b *Browser) Name() string { return BrowserClient }
+// Info implements Client. The reason is in Chrome's words: the net::ERR_…
+// DevTools reports, or Chromium's WebSocket handshake error text.
+func (b *Browser) Info() ClientInfo {
+	info := ChromeInfo
+	info.Version = b.version
+	return info
+}
+
+// ChromeInfo is the Chrome client's declaration (Version is filled in by a
+// running Browser).
+var ChromeInfo = ClientInfo{ID: ChromeID, Name: "Chrome (headless Chromium)", Class: BrowserClass, Reasons: ChromeReasons}
 
 // Close stops Chromium and the page server and removes the temp dir.
 func (b *Browser) Close() {
@@ -229,6 +238,21 @@ type pageResult struct {
 	TimedOut    bool    `json:"timedOut"`
 	// LoginError: the page's login fetch (Target.Login) failed.
 	LoginError string `json:"loginError"`
+	// Socket is this dial's position among the sockets the page created
+	// (-1: the constructor threw): how its DevTools events are found, since
+	// two targets of a batch may have the same URL.
+	Socket int `json:"socket"`
+	// Panel is this dial's panel on the page (the order of the page's
+	// wsslabDial calls), for its screenshot.
+	Panel int `json:"panel"`
+}
+
+// consoleLine is one Log.entryAdded line; used once it is matched to a socket.
+type consoleLine struct {
+	text string
+	// request is the network request id DevTools gives the entry, if any.
+	request network.RequestID
+	used    bool
 }
 
 // socketEvents is what DevTools said about one WebSocket.
@@ -245,7 +269,10 @@ type socketEvents struct {
 type devtools struct {
 	mu      sync.Mutex
 	sockets map[network.RequestID]*socketEvents
-	console []string
+	// created lists the sockets in the order Chrome created them, which is
+	// the order the page's constructors ran (pageResult.Socket indexes it).
+	created []network.RequestID
+	console []consoleLine
 	// changed is signalled (without blocking) whenever a socket closes.
 	changed chan struct{}
 }
@@ -270,6 +297,7 @@ func (d *devtools) on(ev any) {
 	case *network.EventWebSocketCreated:
 		s := d.socket(ev.RequestID)
 		s.url = ev.URL
+		d.created = append(d.created, ev.RequestID)
 		s.evidence = append(s.evidence, "Network.webSocketCreated "+ev.URL)
 	case *network.EventWebSocketHandshakeResponseReceived:
 		if ev.Response != nil {
@@ -290,7 +318,7 @@ func (d *devtools) on(ev any) {
 		}
 	case *cdplog.EventEntryAdded:
 		if e := ev.Entry; e != nil {
-			d.console = append(d.console, fmt.Sprintf("[%s/%s] %s", e.Source, e.Level, e.Text))
+			d.console = append(d.console, consoleLine{text: fmt.Sprintf("[%s/%s] %s", e.Source, e.Level, e.Text), request: network.RequestID(e.NetworkRequestID)})
 		}
 	}
 }
@@ -324,7 +352,7 @@ func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
 	start := time.Now()
 	out := make([]Observation, len(targets))
 	for i, t := range targets {
-		out[i] = Observation{Client: BrowserClient, URL: t.URL}
+		out[i] = Observation{Client: ChromeID, URL: t.URL}
 	}
 	if len(targets) == 0 {
 		return out
@@ -342,7 +370,8 @@ func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
 	}
 	if err != nil {
 		for i := range out {
-			out[i].Outcome, out[i].Err = Failed, "browser: "+err.Error()
+			out[i].Outcome, out[i].Err = Failed, fmt.Errorf("harness: browser: %w", err)
+			out[i].Error, out[i].Reason = out[i].Err.Error(), "browser failed"
 			out[i].Duration = time.Since(start)
 		}
 		return out
@@ -366,7 +395,7 @@ func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
 		}
 		retry := make([]Observation, len(redo))
 		for k, i := range redo {
-			retry[k] = Observation{Client: BrowserClient, URL: targets[i].URL}
+			retry[k] = Observation{Client: ChromeID, URL: targets[i].URL}
 		}
 		if err := b.dialBatch(ctx, again, retry, start); err != nil {
 			break
@@ -417,9 +446,10 @@ wait:
 	if b.cfg.Screenshots {
 		// The page has already shown each socket's final status: wsslabDial
 		// resolves only after close (or a throw, or its timeout). Each socket
-		// has its own panel, in dial order; a lone socket gets the whole body.
+		// has its own panel, in the order the page dialed; a lone socket gets
+		// the whole body.
 		for i := range out {
-			sel := fmt.Sprintf("#sockets > section:nth-of-type(%d)", i+1)
+			sel := fmt.Sprintf("#sockets > section:nth-of-type(%d)", results[i].Panel+1)
 			if len(out) == 1 {
 				sel = "body"
 			}
@@ -460,7 +490,7 @@ func (b *Browser) runPage(tabCtx context.Context, dt *devtools, targets []Target
 	if err != nil {
 		return nil, err
 	}
-	expr := fmt.Sprintf("wsslabDialAll(%s, %d, %d)", js, b.cfg.Parallel, b.cfg.Timeout.Milliseconds())
+	expr := fmt.Sprintf(countSockets+"wsslabDialAll(%s, %d, %d)", js, b.cfg.Parallel, b.cfg.Timeout.Milliseconds())
 	res, err := chromedp.Run(tabCtx, chromedp.Evaluate[[]pageResult](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		return nil, fmt.Errorf("run page script: %w", err)
@@ -471,6 +501,26 @@ func (b *Browser) runPage(tabCtx context.Context, dt *devtools, targets []Target
 	return res, nil
 }
 
+// countSockets numbers the sockets the page creates, in constructor order —
+// the order of DevTools' Network.webSocketCreated events — and tags each
+// dial's result with its socket's number. wsslabDial constructs its socket
+// synchronously, before it returns its promise; a constructor that throws
+// (mixed content) creates none.
+const countSockets = `(() => {
+  if (window.wsslabCounted) return;
+  window.wsslabCounted = true;
+  let created = 0, calls = 0;
+  window.WebSocket = new Proxy(window.WebSocket, { construct(t, args) { const ws = Reflect.construct(t, args); created++; return ws; } });
+  const dial = window.wsslabDial;
+  window.wsslabDial = (...args) => {
+    const before = created, panel = calls++;
+    const p = dial(...args);
+    const socket = created > before ? created - 1 : -1;
+    return p.then((r) => { r.socket = socket; r.panel = panel; return r; });
+  };
+})();
+`
+
 // netErrNetworkChanged is what Chrome reports for requests in flight when
 // the host's network configuration changes.
 const netErrNetworkChanged = "net::ERR_NETWORK_CHANGED"
@@ -479,24 +529,36 @@ const netErrNetworkChanged = "net::ERR_NETWORK_CHANGED"
 // Observation. dt.mu is held.
 func classify(obs *Observation, res pageResult, dt *devtools, t Target) {
 	var sock *socketEvents
-	for _, s := range dt.sockets {
-		if s.url == t.URL {
-			sock = s
-			break
-		}
-	}
-	if sock != nil {
+	if res.Socket >= 0 && res.Socket < len(dt.created) {
+		sock = dt.sockets[dt.created[res.Socket]]
 		obs.Evidence = append(obs.Evidence, sock.evidence...)
 	}
 	// The console line as DevTools shows it, the closest thing to what a
-	// developer sees in the Console tab. It names the URL, which is how a
-	// line is matched to its socket.
-	for _, line := range dt.console {
-		if strings.Contains(line, "'"+t.URL+"'") {
-			obs.Evidence = append(obs.Evidence, "Log.entryAdded "+line)
-			if obs.Err == "" {
-				_, obs.Err, _ = strings.Cut(line, "] ")
+	// developer sees in the Console tab. It is matched by its request id
+	// when DevTools gives one, else by the URL it names (and the socket's
+	// own error, when it has one); each line belongs to one socket.
+	var reqID network.RequestID
+	if sock != nil {
+		reqID = dt.created[res.Socket]
+	}
+	for i := range dt.console {
+		line := &dt.console[i]
+		switch {
+		case line.used:
+			continue
+		case line.request != "":
+			if line.request != reqID {
+				continue
 			}
+		case !strings.Contains(line.text, "'"+t.URL+"'"):
+			continue
+		case sock != nil && len(sock.frameErr) > 0 && !strings.HasSuffix(line.text, sock.frameErr[0]):
+			continue
+		}
+		line.used = true
+		obs.Evidence = append(obs.Evidence, "Log.entryAdded "+line.text)
+		if obs.Error == "" {
+			_, obs.Error, _ = strings.Cut(line.text, "] ")
 		}
 	}
 	obs.Evidence = append(obs.Evidence, fmt.Sprintf("page: opened=%v error=%v close=%d thrown=%q after %.0fms", res.Opened, res.Error, res.CloseCode, res.Thrown, res.Ms))
@@ -511,7 +573,7 @@ func classify(obs *Observation, res pageResult, dt *devtools, t Target) {
 	defer func() {
 		// Chrome's own reason for a disturbance, wherever it surfaced.
 		switch {
-		case obs.NetError == netErrNetworkChanged:
+		case obs.Reason == netErrNetworkChanged:
 			obs.disturbed, obs.disturbedBy = true, netErrNetworkChanged
 		case res.LoginError != "":
 			obs.disturbed, obs.disturbedBy = true, "the page's login fetch failed: "+res.LoginError
@@ -519,23 +581,28 @@ func classify(obs *Observation, res pageResult, dt *devtools, t Target) {
 	}()
 	switch {
 	case sock != nil && len(sock.frameErr) > 0:
-		obs.NetError = BrowserReason(sock.frameErr[0])
+		obs.Reason = BrowserReason(sock.frameErr[0])
 		obs.Outcome = ClassifyNetError(sock.frameErr[0])
 	case res.Thrown != "":
-		obs.Outcome = ClassifyNetError(obs.Err + "\n" + res.Thrown)
-		if obs.Err == "" {
-			obs.Err = res.Thrown
+		// No socket: the constructor's exception is Chrome's reason (the
+		// console line says why: "Mixed Content: …").
+		obs.Outcome = ClassifyNetError(obs.Error + "\n" + res.Thrown)
+		obs.Reason = res.Thrown
+		if obs.Error == "" {
+			obs.Error = res.Thrown
 		}
 	case res.Opened && res.Echo != nil && *res.Echo == t.Message:
 		obs.Outcome = Connected
 	case res.Opened:
-		obs.Outcome = NoEcho
-	case obs.Err != "":
-		obs.NetError = BrowserReason(obs.Err)
-		obs.Outcome = ClassifyNetError(obs.Err)
+		obs.Outcome, obs.Reason = NoEcho, "page: opened, no echo"
+	case obs.Error != "":
+		// The console line names the URL; the reason is what follows it.
+		_, after, _ := strings.Cut(obs.Error, "' failed: ")
+		obs.Reason = BrowserReason(after)
+		obs.Outcome = ClassifyNetError(obs.Error)
 	case res.TimedOut:
-		obs.Outcome = Unreachable
+		obs.Outcome, obs.Reason = Unreachable, "page: timed out"
 	default:
-		obs.Outcome = Failed
+		obs.Outcome, obs.Reason = Failed, "page: failed without a reason"
 	}
 }

@@ -33,12 +33,16 @@ func ExampleNewServer() {
 	// ws.wsslab.test, like curl --resolve.
 	target := harness.Target{URL: srv.URL, Addr: srv.Addr, Message: "hi"}
 	for _, c := range []harness.Client{harness.Lax(), harness.Strict(pki.RootPool())} {
-		obs := c.Dial(context.Background(), target)
-		fmt.Printf("%s: %s\n", c.Name(), obs.Outcome)
+		obs := harness.Dial(context.Background(), c, target)
+		fmt.Printf("%s: %s", c.Info().ID, obs.Outcome)
+		if obs.Reason != "" {
+			fmt.Printf(" (%s)", obs.Reason)
+		}
+		fmt.Println()
 	}
 	// Output:
 	// lax: connected
-	// strict: cert-untrusted
+	// strict: cert-untrusted (x509.UnknownAuthorityError)
 }
 
 // The same server dialed by real headless Chromium, trusting only the test
@@ -62,6 +66,6 @@ func ExampleStartBrowser() {
 	srv, _ := harness.NewServer(harness.ServerConfig{Host: "ws.wsslab.test", Certificate: leaf.TLSCertificate()})
 	defer srv.Close()
 	obs := b.Dial(ctx, harness.Target{URL: srv.URL, Message: "hi"})
-	fmt.Println(obs.Outcome, obs.NetError) // cert-date-invalid net::ERR_CERT_DATE_INVALID
-	fmt.Println(obs.Err)                   // WebSocket connection to 'wss://ws.wsslab.test:PORT/' failed: ...
+	fmt.Println(obs.Outcome, obs.Reason) // cert-date-invalid net::ERR_CERT_DATE_INVALID
+	fmt.Println(obs.Error)               // WebSocket connection to 'wss://ws.wsslab.test:PORT/' failed: ...
 }

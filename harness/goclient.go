@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -32,49 +34,62 @@ type Target struct {
 	Addr string
 }
 
-// Client dials a Target and reports what happened.
-type Client interface {
-	Name() string
-	Dial(ctx context.Context, t Target) Observation
-}
-
-// Client names, as used in tables, JSON and -run filters.
-const (
-	BrowserClient = "browser"
-	LaxClient     = "lax"
-	StrictClient  = "strict"
-)
-
 // GoClient is a gorilla/websocket client. Lax and Strict build the two
-// configurations wsslab compares against the browser.
+// configurations wsslab compares against the browser. Both send
+// Target.Header (Postman lets a user set headers; Go code can too); neither
+// sends an Origin (no browser does that for them).
 type GoClient struct {
-	name string
-	tls  *tls.Config
-	// sendHeaders: Postman lets a user set headers; Go code can too. Both Go
-	// clients send Target.Header; neither sends an Origin (no browser does
-	// that for them).
+	info    ClientInfo
+	tls     *tls.Config
 	timeout time.Duration
+	// parallel bounds how many targets DialAll dials at once.
+	parallel int
 }
 
 // Lax models Postman's default: certificate verification off, no Origin
 // header, TLS 1.2 minimum (Postman's Node.js default, like Go's).
 func Lax() *GoClient {
-	return &GoClient{name: LaxClient, tls: &tls.Config{InsecureSkipVerify: true}, timeout: 10 * time.Second}
+	return &GoClient{
+		info:    ClientInfo{ID: LaxID, Name: "Lax client (Postman's defaults)", Class: LaxClass, Reasons: GoReasons, Version: runtime.Version()},
+		tls:     &tls.Config{InsecureSkipVerify: true},
+		timeout: 10 * time.Second, parallel: 4,
+	}
 }
 
 // Strict verifies like a correctly configured non-browser client, trusting
 // only roots.
 func Strict(roots *x509.CertPool) *GoClient {
-	return &GoClient{name: StrictClient, tls: &tls.Config{RootCAs: roots}, timeout: 10 * time.Second}
+	return &GoClient{
+		info:    ClientInfo{ID: StrictID, Name: "Strict Go client (verifies)", Class: VerifyingClass, Reasons: GoReasons, Version: runtime.Version()},
+		tls:     &tls.Config{RootCAs: roots},
+		timeout: 10 * time.Second, parallel: 4,
+	}
 }
 
-// Name implements Client.
-func (c *GoClient) Name() string { return c.name }
+// Info implements Client.
+func (c *GoClient) Info() ClientInfo { return c.info }
+
+// DialAll implements Client: a few dials at once (each needs a few
+// milliseconds of CPU), results in target order.
+func (c *GoClient) DialAll(ctx context.Context, targets []Target) []Observation {
+	out := make([]Observation, len(targets))
+	sem := make(chan struct{}, max(c.parallel, 1))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = c.Dial(ctx, t)
+		})
+	}
+	wg.Wait()
+	return out
+}
 
 // Dial implements Client: handshake, send Message, read the echo.
 func (c *GoClient) Dial(ctx context.Context, t Target) Observation {
 	start := time.Now()
-	obs := Observation{Client: c.name, URL: t.URL}
+	obs := Observation{Client: c.info.ID, URL: t.URL}
 	defer func() { obs.Duration = time.Since(start) }()
 	d := websocket.Dialer{
 		TLSClientConfig:  c.tls,
@@ -98,9 +113,8 @@ func (c *GoClient) Dial(ctx context.Context, t Target) Observation {
 		}
 	}
 	if err != nil {
-		obs.Outcome = ClassifyGo(err, resp)
-		obs.Err = err.Error()
 		obs.Evidence = append(obs.Evidence, fmt.Sprintf("%T: %v", err, err))
+		obs.fail(ClassifyGo(err, resp), err, resp)
 		return obs
 	}
 	defer conn.Close()
@@ -108,25 +122,31 @@ func (c *GoClient) Dial(ctx context.Context, t Target) Observation {
 	if len(t.Subprotocols) == 0 && obs.Subprotocol != "" {
 		// RFC 6455 4.1: a client that offered none must fail the connection
 		// when the server selects one. gorilla does not check; browsers do.
-		obs.Outcome, obs.Err = HandshakeInvalid, fmt.Sprintf("server selected subprotocol %q that was not offered", obs.Subprotocol)
+		obs.fail(HandshakeInvalid, &ReasonError{Reason: "subprotocol not offered: " + obs.Subprotocol}, nil)
 		return obs
 	}
 	conn.SetReadDeadline(time.Now().Add(c.timeout))
 	if err := conn.WriteMessage(websocket.TextMessage, []byte(t.Message)); err != nil {
-		obs.Outcome, obs.Err = NoEcho, err.Error()
+		obs.fail(NoEcho, &ReasonError{Reason: "no echo: send failed", Err: err}, nil)
 		return obs
 	}
 	_, msg, err := conn.ReadMessage()
 	if err != nil {
-		obs.Outcome, obs.Err = NoEcho, err.Error()
+		obs.fail(NoEcho, &ReasonError{Reason: "no echo: read failed", Err: err}, nil)
 		return obs
 	}
 	obs.Echo = string(msg)
 	if obs.Echo != t.Message {
-		obs.Outcome, obs.Err = NoEcho, fmt.Sprintf("echo %q, sent %q", obs.Echo, t.Message)
+		obs.fail(NoEcho, &ReasonError{Reason: "no echo: a different message came back", Err: fmt.Errorf("echo %q, sent %q", obs.Echo, t.Message)}, nil)
 		return obs
 	}
 	conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 	obs.Outcome = Connected
 	return obs
+}
+
+// fail records a Go client's failure: the class, the typed error and its
+// stable description.
+func (o *Observation) fail(out Outcome, err error, resp *http.Response) {
+	o.Outcome, o.Err, o.Error, o.Reason = out, err, err.Error(), GoReason(err, resp)
 }

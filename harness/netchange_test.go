@@ -109,7 +109,7 @@ func TestNetworkChangeIsRedone(t *testing.T) {
 	})
 	evidence := strings.Join(obs.Evidence, "\n  ")
 	if obs.Outcome != Connected {
-		t.Fatalf("got %s %s, want connected after the redo\n  %s", obs.Outcome, obs.NetError, evidence)
+		t.Fatalf("got %s %s, want connected after the redo\n  %s", obs.Outcome, obs.Reason, evidence)
 	}
 	if !strings.Contains(evidence, "redone: the host's network changed") {
 		t.Skipf("the interface change did not disturb Chrome on this machine; nothing was redone:\n  %s", evidence)

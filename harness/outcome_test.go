@@ -4,12 +4,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"syscall"
 	"testing"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsslab/wsslab/certs"
 )
 
 // Chrome's messages as DevTools reports them, including ones wsslab's table
@@ -83,13 +86,103 @@ func TestClassifyGo(t *testing.T) {
 		{wrap(x509.InsecureAlgorithmError(x509.SHA1WithRSA)), nil, CertInvalid},
 		{websocket.ErrBadHandshake, &http.Response{StatusCode: 403}, HandshakeRejected},
 		{websocket.ErrBadHandshake, &http.Response{StatusCode: 101}, HandshakeInvalid},
-		{fmt.Errorf("dial: %w", tls.AlertError(70)), nil, TLSFailed},
 		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, nil, Unreachable},
 		{errors.New("odd"), nil, Failed},
 	}
 	for _, tc := range cases {
 		if got := ClassifyGo(tc.err, tc.resp); got != tc.want {
 			t.Errorf("ClassifyGo(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+	}
+}
+
+// textless hides an error's text and keeps its chain: what is classified
+// by type still is.
+type textless struct{ err error }
+
+func (e textless) Error() string { return "(text hidden)" }
+func (e textless) Unwrap() error { return e.err }
+
+// TLS failures come from real handshakes with servers that refuse in the
+// ways real ones do: crypto/tls reports a received alert as a *net.OpError
+// (never as tls.AlertError, which is QUIC's), and a server that does not
+// speak TLS as a tls.RecordHeaderError. Both are classified by type: with
+// their text hidden they still are.
+func TestClassifyGoRealTLSFailures(t *testing.T) {
+	pki, err := certs.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := pki.Mint(certs.Request{DNSNames: []string{"tls.wsslab.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := leaf.TLSCertificate()
+	for _, tc := range []struct {
+		name   string
+		server *tls.Config // nil: a plain HTTP server
+		reason string
+	}{
+		{"versions", &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: tls.VersionTLS11}, "remote error: tls: protocol version not supported"},
+		// RSA key exchange only, which Go's client no longer offers (and an
+		// ECDSA certificate could not use): no cipher in common.
+		{"suites", &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}}, "remote error: tls: handshake failure"},
+		// A server whose certificate callback fails sends an alert.
+		{"alert", &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, errors.New("no certificate") }}, "remote error: tls: internal error"},
+		{"not-tls", nil, "tls.RecordHeaderError"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer c.Close()
+						if tc.server == nil {
+							c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+							return
+						}
+						tls.Server(c, tc.server).Handshake()
+					}()
+				}
+			}()
+			obs := Lax().Dial(t.Context(), Target{URL: "wss://tls.wsslab.test/", Addr: ln.Addr().String(), Message: "hi"})
+			if obs.Outcome != TLSFailed || obs.Reason != tc.reason {
+				t.Errorf("got %s %q, want %s %q (%v)", obs.Outcome, obs.Reason, TLSFailed, tc.reason, obs.Err)
+			}
+			var alert tls.AlertError
+			if errors.As(obs.Err, &alert) {
+				t.Errorf("a TCP dial produced a tls.AlertError: %v", obs.Err)
+			}
+			if got := ClassifyGo(textless{obs.Err}, nil); got != TLSFailed {
+				t.Errorf("with its text hidden, %T classified as %s, want %s", obs.Err, got, TLSFailed)
+			}
+		})
+	}
+}
+
+// GoReason describes errors by type, with no times or addresses in it.
+func TestGoReason(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		resp *http.Response
+		want string
+	}{
+		{&tls.CertificateVerificationError{Err: x509.CertificateInvalidError{Reason: x509.Expired, Detail: "current time 2026-01-01 is after 2025-01-01"}}, nil, "x509.CertificateInvalidError: Expired"},
+		{&tls.CertificateVerificationError{Err: x509.HostnameError{Host: "a.example"}}, nil, "x509.HostnameError"},
+		{websocket.ErrBadHandshake, &http.Response{StatusCode: 403}, "HTTP 403"},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, nil, "dial: connect: connection refused"},
+		{&ReasonError{Reason: "subprotocol not offered: chat.v1"}, nil, "subprotocol not offered: chat.v1"},
+	} {
+		if got := GoReason(tc.err, tc.resp); got != tc.want {
+			t.Errorf("GoReason(%v) = %q, want %q", tc.err, got, tc.want)
 		}
 	}
 }

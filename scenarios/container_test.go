@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsslab/wsslab/harness"
 	"github.com/wsslab/wsslab/harness/container"
 )
 
@@ -40,28 +39,14 @@ func TestContainers(t *testing.T) {
 		t.Logf("swept leftovers of killed runs: %v", s)
 	}
 
-	// Every server of a table starts first (a few containers at a time),
-	// then the clients run as for the in-process table.
+	// The runner starts every server (a few containers at a time) while the
+	// clients start, as for the in-process table; Topologies runs the
+	// container rows' nginx and image topologies.
 	t.Run("table", func(t *testing.T) {
-		ins, err := lab.StartEach(t.Context(), Table, repeat(harness.Backend(b), len(Table)))
-		t.Cleanup(func() { CloseAll(ins) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkInstances(t, ins, " ("+b.Name()+")")
+		checkMatrix(t, runTable(t, Table, b), " ("+b.Name()+")")
 	})
 	t.Run("container-table", func(t *testing.T) {
-		list := make([]Scenario, len(ContainerTable))
-		backends := make([]harness.Backend, len(ContainerTable))
-		for i, cs := range ContainerTable {
-			list[i], backends[i] = cs.Scenario, cs.Backend(b)
-		}
-		ins, err := lab.StartEach(t.Context(), list, backends)
-		t.Cleanup(func() { CloseAll(ins) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkInstances(t, ins, " (containers)")
+		checkMatrix(t, runTable(t, ContainerTable, b.Topologies()), " (containers)")
 	})
 
 	for _, bd := range b.Builds() {
@@ -79,29 +64,4 @@ func TestContainers(t *testing.T) {
 		t.Errorf("left behind after the run: %v", left)
 	}
 	t.Logf("container part: %s", time.Since(start).Round(time.Millisecond))
-}
-
-// repeat returns n copies of v.
-func repeat[T any](v T, n int) []T {
-	out := make([]T, n)
-	for i := range out {
-		out[i] = v
-	}
-	return out
-}
-
-// TestContainerTableInvariants holds ContainerTable to Table's rules: ids
-// unique across both tables, lesson and fix present, Want agreeing with
-// Kind. Pure data: no Docker needed.
-func TestContainerTableInvariants(t *testing.T) {
-	seen := map[string]bool{}
-	for _, sc := range Table {
-		seen[sc.ID] = true
-	}
-	for _, cs := range ContainerTable {
-		checkRow(t, cs.Scenario, seen)
-		if (cs.Proxy == nil) == (cs.Image == nil) {
-			t.Errorf("%s: a container scenario has exactly one of Proxy and Image", cs.ID)
-		}
-	}
 }

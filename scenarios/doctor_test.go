@@ -28,16 +28,22 @@ func TestDoctorAgreesWithChrome(t *testing.T) {
 	for i, in := range ins {
 		sc := in.Scenario
 		t.Run(sc.ID, func(t *testing.T) {
-			obs := observed[i].Observation
+			obs := observed[i]
+			// doctor predicts Chrome's net error; a blocked socket has none
+			// (Chrome's reason is then the constructor's exception).
+			netErr := obs.Reason
+			if obs.Outcome == harness.Blocked {
+				netErr = ""
+			}
 			rep, err := doctor.Examine(t.Context(), doctorConfig(in, strings.TrimSuffix(b.PageURL(), "/")))
 			if err != nil {
 				t.Fatalf("doctor could not examine %s: %v", in.URL, err)
 			}
 			p := rep.Browser
-			t.Logf("chrome %s %q %s; doctor %s %q", obs.Outcome, obs.NetError, obs.Err, p.Outcome, p.NetError)
-			if p.Connects() != (obs.Outcome == harness.Connected) || (!p.Connects() && (p.NetError != obs.NetError || p.Outcome != obs.Outcome)) {
+			t.Logf("chrome %s %q %s; doctor %s %q", obs.Outcome, obs.Reason, obs.Error, p.Outcome, p.NetError)
+			if p.Connects() != (obs.Outcome == harness.Connected) || (!p.Connects() && (p.NetError != netErr || p.Outcome != obs.Outcome)) {
 				t.Errorf("doctor predicts %s %q, Chrome did %s %q (table: %s)\nfindings:\n  %s\nevidence:\n  %s",
-					p.Verdict, p.NetError, obs.Outcome, obs.NetError, sc.Want.Browser, findingLines(rep.Findings), strings.Join(obs.Evidence, "\n  "))
+					p.Verdict, p.NetError, obs.Outcome, obs.Reason, sc.Want.Browser, findingLines(rep.Findings), strings.Join(obs.Evidence, "\n  "))
 			}
 		})
 	}

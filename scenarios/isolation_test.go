@@ -24,9 +24,9 @@ func TestBatchIsolation(t *testing.T) {
 	}
 	key := func(o harness.Observation) string {
 		if o.Outcome == harness.Failed {
-			return string(o.Outcome) + " " + o.Err // the browser's own failure, if any
+			return string(o.Outcome) + " " + o.Error // the browser's own failure, if any
 		}
-		return string(o.Outcome) + " " + o.NetError
+		return string(o.Outcome) + " " + o.Reason
 	}
 
 	// Reference: every scenario alone, in its own fresh browser context.

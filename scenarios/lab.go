@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"strings"
+	"net/url"
 	"sync"
 
 	"github.com/wsslab/wsslab/certs"
@@ -20,7 +20,8 @@ const PageHost = "app.wsslab.test"
 const Message = "hello from wsslab"
 
 // Lab holds one run's PKI and clients. The browser starts on first use and
-// is shared by every scenario (each dial gets its own browser context).
+// is shared by every run of the lab (each batch gets its own browser
+// context).
 type Lab struct {
 	PKI *certs.PKI
 	// Backend runs the scenario servers; nil means harness.InProcess.
@@ -104,7 +105,7 @@ func (l *Lab) StartWith(ctx context.Context, backend harness.Backend, sc Scenari
 	if backend == nil {
 		backend = harness.InProcess{}
 	}
-	ep, err := backend.Start(ctx, harness.ServerSpec{ID: sc.ID, Host: sc.Host, Leaf: leaf, Options: sc.Server, Listen: listen})
+	ep, err := backend.Start(ctx, harness.ServerSpec{ID: sc.ID, Host: sc.Host, Leaf: leaf, Options: sc.Server, Listen: listen, Topology: sc.Topology})
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.ID, err)
 	}
@@ -125,12 +126,8 @@ func (in *Instance) Evidence() harness.Evidence {
 
 // Target is what every client dials for this instance.
 func (in *Instance) Target() harness.Target {
-	var login string
-	if in.Scenario.LoginPath != "" {
-		login = "https" + strings.TrimPrefix(strings.TrimSuffix(in.Endpoint.URL, "/"), "wss") + in.Scenario.LoginPath
-	}
 	return harness.Target{
-		Login:        login,
+		Login:        in.loginURL(),
 		URL:          in.URL,
 		Addr:         in.Endpoint.Addr,
 		Subprotocols: in.Scenario.Subprotocols,
@@ -139,20 +136,42 @@ func (in *Instance) Target() harness.Target {
 	}
 }
 
+// loginURL is the scenario's LoginPath on its own server, over HTTPS for a
+// wss:// server and plain HTTP for a ws:// one; "" without a LoginPath.
+func (in *Instance) loginURL() string {
+	if in.Scenario.LoginPath == "" {
+		return ""
+	}
+	u, err := url.Parse(in.Endpoint.URL)
+	if err != nil {
+		return ""
+	}
+	u.Scheme = map[string]string{"wss": "https", "ws": "http"}[u.Scheme]
+	u.Path, u.RawQuery = in.Scenario.LoginPath, ""
+	return u.String()
+}
+
 // Result is one client's observation of one scenario, against expectation.
 type Result struct {
 	Scenario string `json:"scenario"`
 	harness.Observation
 	Expected Expect `json:"expected"`
 	Matched  bool   `json:"matched"`
+	// Skip says why the client did not run ("--no-browser", a missing
+	// runtime); Outcome is then Skipped.
+	Skip string `json:"skipped,omitempty"`
 }
 
-// Dial runs one client against the instance and compares with Want.
+// Dial has one client dial the instance, alone, and compares with the
+// row's expectation for it (a Result whose Expected is zero and Skip says
+// why when the row has none).
 func (in *Instance) Dial(ctx context.Context, c harness.Client) Result {
-	return in.result(c.Name(), c.Dial(ctx, in.Target()))
+	if _, err := in.Scenario.Expect(c.Info()); err != nil {
+		return Result{Scenario: in.Scenario.ID, Observation: harness.Observation{Client: c.Info().ID, URL: in.URL, Outcome: Skipped}, Skip: err.Error()}
+	}
+	return in.result(c.Info(), harness.Dial(ctx, c, in.Target()))
 }
 
-func (in *Instance) result(client string, obs harness.Observation) Result {
-	want := in.Scenario.Want.For(client)
-	return Result{Scenario: in.Scenario.ID, Observation: obs, Expected: want, Matched: want.Match(obs)}
-}
+// Skipped is the outcome of a client that did not run. It is reported,
+// never dropped: a matrix without its browser column must say so.
+const Skipped harness.Outcome = "skipped"

@@ -3,30 +3,197 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 
+	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/harness"
 )
 
-// BatchDialer is a client that dials many targets at once (the browser: one
-// page, many sockets). Lab.Run uses it when a client has it.
-type BatchDialer interface {
-	DialAll(ctx context.Context, targets []harness.Target) []harness.Observation
+// RunConfig says what Lab.Run runs.
+type RunConfig struct {
+	Scenarios []Scenario
+	// Clients are the columns, in order (see Clients, Use).
+	Clients []ClientSpec
+	// Skip maps client ids to why they do not run ("--no-browser"); they
+	// are reported as skipped, never dropped.
+	Skip map[string]string
+	// SkipMissing reports a client whose runtime is missing here as skipped
+	// (the reason names the install command) instead of failing the run:
+	// for a laptop, never for CI.
+	SkipMissing bool
+	// Backend runs the servers (nil: the lab's).
+	Backend harness.Backend
+	// Progress, if not nil, is called with each result as soon as it is
+	// known, never concurrently.
+	Progress func(Result)
 }
 
-// StartAll starts every scenario's server with the lab's backend.
-func (l *Lab) StartAll(ctx context.Context, list []Scenario) ([]*Instance, error) {
-	backends := make([]harness.Backend, len(list))
-	for i := range backends {
-		backends[i] = l.Backend
-	}
-	return l.StartEach(ctx, list, backends)
+// Matrix is one run: every client's result for every scenario.
+type Matrix struct {
+	// Clients are the columns, with the versions of those that ran.
+	Clients []harness.ClientInfo
+	Rows    []Row
+}
+
+// Row is one scenario's server and what each client saw of it.
+type Row struct {
+	Scenario Scenario
+	// URL is what the clients dialed; Leaf the certificate the server had.
+	URL  string
+	Leaf *certs.Leaf
+	// Server is what the server saw (zero when the backend cannot tell).
+	Server harness.Evidence
+	// Results are per client, in Matrix.Clients order.
+	Results []Result
 }
 
 // startParallel bounds how many servers start at once: a container start
 // is mostly waiting on the engine, an in-process one takes microseconds.
 const startParallel = 4
+
+// Run is the one runner: the tests, the benchmarks and `wsslab run` use it.
+// It checks that the table has an expectation for every client first, then
+// starts the servers and the clients at once (Chromium's start overlaps the
+// servers'), has every client dial the whole batch (concurrently: the
+// browser's batch is mostly waiting on Chromium, the Go clients need a few
+// milliseconds of CPU each), compares, and stops the servers. The clients
+// stay up: they belong to the lab (Close).
+func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
+	m := &Matrix{}
+	for _, c := range cfg.Clients {
+		m.Clients = append(m.Clients, c.ClientInfo)
+	}
+	if err := Validate(cfg.Scenarios, m.Clients); err != nil {
+		return nil, err
+	}
+	if len(cfg.Clients) == 0 && len(cfg.Scenarios) > 0 {
+		return nil, errors.New("scenarios: no clients to run")
+	}
+	backend := cfg.Backend
+	if backend == nil {
+		backend = l.Backend
+	}
+
+	// Servers and clients start together.
+	clients := make([]harness.Client, len(cfg.Clients))
+	skip := make([]string, len(cfg.Clients))
+	startErr := make([]error, len(cfg.Clients))
+	var wg sync.WaitGroup
+	for j, c := range cfg.Clients {
+		if why, ok := cfg.Skip[c.ID]; ok {
+			skip[j] = why
+			continue
+		}
+		wg.Go(func() { clients[j], startErr[j] = c.Start(ctx, l) })
+	}
+	ins, err := l.StartEach(ctx, cfg.Scenarios, repeat(backend, len(cfg.Scenarios)))
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	defer CloseAll(ins)
+	for j, err := range startErr {
+		switch {
+		case err == nil:
+		case cfg.SkipMissing && harness.IsNotInstalled(err):
+			skip[j] = err.Error()
+		default:
+			return nil, fmt.Errorf("scenarios: start %s: %w", cfg.Clients[j].ID, err)
+		}
+	}
+
+	targets := make([]harness.Target, len(ins))
+	for i, in := range ins {
+		targets[i] = in.Target()
+	}
+	byClient := make([][]Result, len(cfg.Clients))
+	var mu sync.Mutex
+	report := func(rs []Result) {
+		if cfg.Progress == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rs {
+			cfg.Progress(r)
+		}
+	}
+	for j, c := range cfg.Clients {
+		if skip[j] != "" {
+			continue
+		}
+		wg.Go(func() {
+			obs := clients[j].DialAll(ctx, targets)
+			rs := make([]Result, len(ins))
+			for i, in := range ins {
+				rs[i] = in.result(c.ClientInfo, obs[i])
+			}
+			byClient[j] = rs
+			report(rs)
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err // interrupted: a cut-short dial is not an observation
+	}
+	for j, c := range cfg.Clients {
+		if skip[j] != "" {
+			rs := make([]Result, len(ins))
+			for i, in := range ins {
+				rs[i] = in.skipped(c.ClientInfo, skip[j])
+			}
+			byClient[j] = rs
+			report(rs)
+			continue
+		}
+		m.Clients[j] = clients[j].Info()
+	}
+	for i, in := range ins {
+		row := Row{Scenario: in.Scenario, URL: in.URL, Leaf: in.Leaf, Server: in.Evidence()}
+		for j := range cfg.Clients {
+			row.Results = append(row.Results, byClient[j][i])
+		}
+		m.Rows = append(m.Rows, row)
+	}
+	return m, nil
+}
+
+// result compares one observation with the row. Run has validated the
+// table, so the expectation resolves.
+func (in *Instance) result(c harness.ClientInfo, obs harness.Observation) Result {
+	want, _ := in.Scenario.Expect(c)
+	return Result{Scenario: in.Scenario.ID, Observation: obs, Expected: want, Matched: want.Match(obs)}
+}
+
+func (in *Instance) skipped(c harness.ClientInfo, why string) Result {
+	want, _ := in.Scenario.Expect(c)
+	return Result{
+		Scenario:    in.Scenario.ID,
+		Observation: harness.Observation{Client: c.ID, URL: in.URL, Outcome: Skipped},
+		Expected:    want,
+		Skip:        why,
+	}
+}
+
+// Mismatches counts the results that ran and differed from expectation.
+func (m *Matrix) Mismatches() int {
+	n := 0
+	for _, row := range m.Rows {
+		for _, r := range row.Results {
+			if r.Skip == "" && !r.Matched {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// StartAll starts every scenario's server with the lab's backend.
+func (l *Lab) StartAll(ctx context.Context, list []Scenario) ([]*Instance, error) {
+	return l.StartEach(ctx, list, repeat(l.Backend, len(list)))
+}
 
 // StartEach starts list[i] with backends[i], a few at a time, and returns
 // the instances in list order. On error the ones started are closed again.
@@ -64,81 +231,11 @@ func CloseAll(ins []*Instance) {
 	}
 }
 
-// DialAll dials every instance with one client — in one batch when the
-// client is a BatchDialer — and returns one result per instance, in order.
-func DialAll(ctx context.Context, ins []*Instance, c harness.Client) []Result {
-	out := make([]Result, len(ins))
-	if b, ok := c.(BatchDialer); ok {
-		targets := make([]harness.Target, len(ins))
-		for i, in := range ins {
-			targets[i] = in.Target()
-		}
-		for i, obs := range b.DialAll(ctx, targets) {
-			out[i] = ins[i].result(c.Name(), obs)
-		}
-		return out
-	}
-	for i, in := range ins {
-		out[i] = in.Dial(ctx, c)
+// repeat returns n copies of v.
+func repeat[T any](v T, n int) []T {
+	out := make([]T, n)
+	for i := range out {
+		out[i] = v
 	}
 	return out
-}
-
-// Run starts the servers of every scenario in list, dials them with every
-// client and returns the results in table order (scenario, then client).
-// progress, if not nil, is called for each result as soon as it is known.
-func (l *Lab) Run(ctx context.Context, list []Scenario, clients []harness.Client, progress func(Result)) ([]Result, error) {
-	ins, err := l.StartAll(ctx, list)
-	if err != nil {
-		return nil, err
-	}
-	defer CloseAll(ins)
-	grid, err := DialGrid(ctx, ins, clients, progress)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Result, 0, len(ins)*len(clients))
-	for _, row := range grid {
-		out = append(out, row...)
-	}
-	if len(out) == 0 && len(list) > 0 {
-		return nil, errors.New("no clients to run")
-	}
-	return out, nil
-}
-
-// DialGrid dials every instance with every client and returns
-// grid[instance][client]. Clients dial concurrently: the browser's batch is
-// mostly waiting on Chromium, while the Go clients need a few milliseconds of
-// CPU each. progress (may be nil) is called for each result, never
-// concurrently.
-func DialGrid(ctx context.Context, ins []*Instance, clients []harness.Client, progress func(Result)) ([][]Result, error) {
-	byClient := make([][]Result, len(clients))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for j, c := range clients {
-		wg.Go(func() {
-			rs := DialAll(ctx, ins, c)
-			byClient[j] = rs
-			if progress != nil {
-				mu.Lock()
-				defer mu.Unlock()
-				for _, r := range rs {
-					progress(r)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	grid := make([][]Result, len(ins))
-	for i := range ins {
-		grid[i] = make([]Result, len(clients))
-		for j := range clients {
-			grid[i][j] = byClient[j][i]
-		}
-	}
-	return grid, nil
 }

@@ -1,11 +1,13 @@
 // Package scenarios is wsslab's table: each row a WSS server deliberately set
 // up the way real deployments get it wrong (or right, for the controls), with
-// what each client — real Chrome, a Postman-like lax client, a strict Go
-// client — was measured to do against it. One table drives every runner: the
-// Go tests, `wsslab run`, the report and doctor's self-check.
+// what each client (Clients: real Chrome, a Postman-like lax client, a strict
+// Go client) was measured to do against it. The table is plain data; one
+// runner (Lab.Run) drives it for the Go tests, the benchmarks and
+// `wsslab run`; `wsslab serve` starts its servers with Lab.Start.
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"path"
@@ -16,7 +18,7 @@ import (
 )
 
 // Kind says which contrast a scenario teaches; a test checks that the Want
-// row agrees with it.
+// row agrees with it (for the browser and lax classes).
 type Kind string
 
 const (
@@ -33,41 +35,84 @@ const (
 	AllFail Kind = "all-fail"
 )
 
-// Expect is one client's expected result.
+// Expect is one client's expected result: the shared outcome class and,
+// when it fails, its exact reason in its own words (harness.Observation's
+// Reason). A failing expectation always carries its reason: an outcome
+// class alone would let a client fail for another reason and still pass.
 type Expect struct {
 	Outcome harness.Outcome `json:"outcome"`
-	// NetError is the browser's exact reason as DevTools reports it
-	// ("net::ERR_CERT_AUTHORITY_INVALID", "Unexpected response code: 403");
-	// empty for Go clients and for a browser that connects.
-	NetError string `json:"net_error,omitempty"`
+	Reason  string          `json:"reason"`
 }
 
 func (e Expect) String() string {
-	if e.NetError != "" {
-		return string(e.Outcome) + " (" + e.NetError + ")"
+	if e.Reason != "" {
+		return string(e.Outcome) + " (" + e.Reason + ")"
 	}
 	return string(e.Outcome)
 }
 
-// Match reports whether an observation is what was expected.
+// Match reports whether an observation is what was expected: the outcome
+// and the reason, exactly.
 func (e Expect) Match(o harness.Observation) bool {
-	return o.Outcome == e.Outcome && o.NetError == e.NetError
+	return o.Outcome == e.Outcome && o.Reason == e.Reason
 }
 
-// Want holds the expected result per client, measured with real Chrome.
-type Want struct {
-	Browser, Lax, Strict Expect
-}
-
-// For returns the expectation for a client name.
-func (w Want) For(client string) Expect {
-	switch client {
-	case harness.BrowserClient:
-		return w.Browser
-	case harness.LaxClient:
-		return w.Lax
+// check says what is wrong with a resolved expectation, if anything.
+func (e Expect) check() error {
+	switch {
+	case e.Outcome == "":
+		return errors.New("no outcome")
+	case e.Outcome == harness.Connected && e.Reason != "":
+		return fmt.Errorf("a reason (%q) for a client that connects", e.Reason)
+	case e.Outcome != harness.Connected && e.Reason == "":
+		return fmt.Errorf("%s without its exact reason", e.Outcome)
 	}
-	return w.Strict
+	return nil
+}
+
+// Reasons are a row's exact failure reasons, one per vocabulary: clients
+// that speak the same words (the two Go clients) share one.
+type Reasons map[harness.Vocabulary]string
+
+// Want is what each client was measured to do against a row: an outcome per
+// client class, the reasons of the clients that fail (per vocabulary), and
+// exceptions for a client that does not behave like its class — data, the
+// way crypto/x509's verify_test.go carries per-platform caveats as fields.
+type Want struct {
+	Browser, Verifying, Lax harness.Outcome
+	Reasons                 Reasons
+	// Except holds whole expectations for single clients, by client id.
+	Except map[string]Expect
+}
+
+// ErrNoExpectation is wrapped by Want.For when the table says nothing for
+// a client: an error in the table, never graded against another client.
+var ErrNoExpectation = errors.New("no expectation")
+
+// For resolves the expectation for a client: its exception if the row has
+// one, else its class's outcome with the reason in its vocabulary.
+func (w Want) For(c harness.ClientInfo) (Expect, error) {
+	e, ok := w.Except[c.ID]
+	if !ok {
+		switch c.Class {
+		case harness.BrowserClass:
+			e.Outcome = w.Browser
+		case harness.VerifyingClass:
+			e.Outcome = w.Verifying
+		case harness.LaxClass:
+			e.Outcome = w.Lax
+		}
+		if e.Outcome == "" {
+			return Expect{}, fmt.Errorf("%w for client %s of class %q", ErrNoExpectation, c.ID, c.Class)
+		}
+		if e.Outcome != harness.Connected {
+			e.Reason = w.Reasons[c.Reasons]
+		}
+	}
+	if err := e.check(); err != nil {
+		return Expect{}, fmt.Errorf("%w for client %s: %v", ErrNoExpectation, c.ID, err)
+	}
+	return e, nil
 }
 
 // Scenario is one row of the table.
@@ -98,15 +143,41 @@ type Scenario struct {
 	// cannot).
 	Header http.Header
 	// LoginPath, if set, is fetched by the page from the scenario's server
-	// (https://HOST:PORT/LoginPath) before it dials, so the server can set a
-	// cookie.
+	// (https://HOST:PORT/LoginPath, http:// for a plain ws:// server) before
+	// it dials, so the server can set a cookie.
 	LoginPath string
-	Want      Want
+	// Topology, if set, is a server only a container backend runs (nginx in
+	// front, your own image): plain data the backend interprets.
+	Topology *harness.Topology
+	Want     Want
 }
 
-// Lookup returns the scenario with this id, or an error listing valid ids.
+// Expect resolves the row's expectation for a client (see Want.For).
+func (sc Scenario) Expect(c harness.ClientInfo) (Expect, error) {
+	e, err := sc.Want.For(c)
+	if err != nil {
+		return Expect{}, fmt.Errorf("scenario %s: %w", sc.ID, err)
+	}
+	return e, nil
+}
+
+// Lookup returns the scenario of Table or ContainerTable with this id, or an
+// error listing valid ids.
 func Lookup(id string) (Scenario, error) {
-	return lookupIn(Table, id)
+	return lookupIn(All(), id)
+}
+
+// All is Table followed by ContainerTable.
+func All() []Scenario {
+	return append(append([]Scenario(nil), Table...), ContainerTable...)
+}
+
+// ContainerOnlyError is returned when a pattern names only container rows
+// and the list searched has none.
+type ContainerOnlyError struct{ ID string }
+
+func (e *ContainerOnlyError) Error() string {
+	return fmt.Sprintf("scenario %q runs only with a container backend", e.ID)
 }
 
 func lookupIn(all []Scenario, id string) (Scenario, error) {
@@ -116,14 +187,14 @@ func lookupIn(all []Scenario, id string) (Scenario, error) {
 		}
 	}
 	for _, cs := range ContainerTable {
-		if cs.ID == id {
-			return Scenario{}, fmt.Errorf("scenario %q runs only in containers: add --backend container", id)
+		if ok, _ := path.Match(id, cs.ID); ok {
+			return Scenario{}, &ContainerOnlyError{ID: id}
 		}
 	}
 	return Scenario{}, fmt.Errorf("unknown scenario %q (known: %s)", id, strings.Join(idsOf(all), ", "))
 }
 
-// IDs returns every scenario id in table order.
+// IDs returns every scenario id of Table in table order.
 func IDs() []string { return idsOf(Table) }
 
 func idsOf(all []Scenario) []string {

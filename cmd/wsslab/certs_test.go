@@ -95,7 +95,7 @@ func TestCertsOpenSSLAgreesWithStrict(t *testing.T) {
 			continue
 		}
 		fails, _ := verifyExpectation(sc)
-		strict := sc.Want.Strict.Outcome
+		strict := sc.Want.Verifying
 		certVerdict := strict == harness.Connected || strings.HasPrefix(string(strict), "cert-")
 		if !certVerdict {
 			continue

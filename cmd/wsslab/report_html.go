@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/wsslab/wsslab/certs"
@@ -21,16 +22,7 @@ import (
 var reportHTML string
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"clients": func() []string { return clientOrder },
-	"clientTitle": func(c string) string {
-		switch c {
-		case harness.BrowserClient:
-			return "Chrome (headless Chromium)"
-		case harness.LaxClient:
-			return "Lax client (Postman's defaults)"
-		}
-		return "Strict Go client"
-	},
+	"isBrowser": func(r clientResult) bool { return r.Info.Class == harness.BrowserClass },
 	"outcomeClass": func(r clientResult) string {
 		switch {
 		case !r.Ran():
@@ -59,14 +51,37 @@ func writeHTML(w io.Writer, rep *report) error {
 	return err
 }
 
-// writeHTMLFile writes the report to path, replacing it only when complete.
+// writeHTMLFile writes the report to path, replacing it only when complete:
+// a temporary file in the same directory, renamed over path.
 func writeHTMLFile(path string, rep *report) error {
 	var buf bytes.Buffer
 	if err := writeHTML(&buf, rep); err != nil {
 		return err
 	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
+	f, err := os.CreateTemp(filepath.Dir(path), ".wsslab-report-*.html")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer os.Remove(f.Name()) // gone after the rename; removed if anything failed
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
+
+// Versions is every client's version, for the template.
+func (rep *report) Versions() string { return rep.versions() }
 
 // Summary is the one-line summary, for the template.
 func (rep *report) Summary() string { return summaryLine(rep) }

@@ -8,19 +8,27 @@ import (
 )
 
 // jsonSchema is bumped when a field changes meaning or disappears; new
-// fields do not bump it.
-const jsonSchema = 1
+// fields do not bump it. 2: clients are a list (ids chrome, lax, strict),
+// each result has one reason in its client's words (was net_error).
+const jsonSchema = 2
 
 // jsonReport is `wsslab run --json`. The fields are documented in README.md
 // ("JSON output"); CI diffs them across browser versions, so they are
 // stable: every field is always present.
 type jsonReport struct {
-	Schema        int          `json:"schema"`
-	ChromeVersion string       `json:"chrome_version"`
-	GoVersion     string       `json:"go_version"`
-	Backend       string       `json:"backend"`
-	Summary       jsonSummary  `json:"summary"`
-	Results       []jsonResult `json:"results"`
+	Schema  int          `json:"schema"`
+	Clients []jsonClient `json:"clients"`
+	Backend string       `json:"backend"`
+	Summary jsonSummary  `json:"summary"`
+	Results []jsonResult `json:"results"`
+}
+
+type jsonClient struct {
+	ID      string        `json:"id"`
+	Name    string        `json:"name"`
+	Class   harness.Class `json:"class"`
+	Reasons string        `json:"reasons"`
+	Version string        `json:"version"`
 }
 
 type jsonSummary struct {
@@ -34,7 +42,7 @@ type jsonResult struct {
 	Scenario string          `json:"scenario"`
 	Client   string          `json:"client"`
 	Outcome  harness.Outcome `json:"outcome"`
-	NetError string          `json:"net_error"`
+	Reason   string          `json:"reason"`
 	Error    string          `json:"error"`
 	Evidence []string        `json:"evidence"`
 	Expected jsonExpect      `json:"expected"`
@@ -43,19 +51,21 @@ type jsonResult struct {
 }
 
 type jsonExpect struct {
-	Outcome  harness.Outcome `json:"outcome"`
-	NetError string          `json:"net_error"`
+	Outcome harness.Outcome `json:"outcome"`
+	Reason  string          `json:"reason"`
 }
 
 func toJSON(rep *report) jsonReport {
 	ran, skipped := rep.Count()
 	out := jsonReport{
-		Schema:        jsonSchema,
-		ChromeVersion: rep.ChromeVersion,
-		GoVersion:     rep.GoVersion,
-		Backend:       rep.Backend,
-		Summary:       jsonSummary{Scenarios: len(rep.Scenarios), Results: ran, Mismatched: rep.Mismatches(), Skipped: skipped},
-		Results:       []jsonResult{},
+		Schema:  jsonSchema,
+		Clients: []jsonClient{},
+		Backend: rep.Backend,
+		Summary: jsonSummary{Scenarios: len(rep.Scenarios), Results: ran, Mismatched: rep.Mismatches(), Skipped: skipped},
+		Results: []jsonResult{},
+	}
+	for _, c := range rep.Clients {
+		out.Clients = append(out.Clients, jsonClient{ID: c.ID, Name: c.Name, Class: c.Class, Reasons: string(c.Reasons), Version: c.Version})
 	}
 	for _, s := range rep.Scenarios {
 		for _, r := range s.Results {
@@ -67,10 +77,10 @@ func toJSON(rep *report) jsonReport {
 				Scenario: s.Scenario.ID,
 				Client:   r.Client,
 				Outcome:  r.Outcome,
-				NetError: r.NetError,
-				Error:    r.Err,
+				Reason:   r.Reason,
+				Error:    r.Error,
 				Evidence: ev,
-				Expected: jsonExpect{Outcome: r.Expected.Outcome, NetError: r.Expected.NetError},
+				Expected: jsonExpect{Outcome: r.Expected.Outcome, Reason: r.Expected.Reason},
 				Matched:  r.Ran() && r.Matched,
 				Skipped:  r.Skip,
 			})

@@ -28,11 +28,7 @@ func collectWithBrowser(t *testing.T, ids ...string) *report {
 	}
 	t.Cleanup(lab.Close)
 	lab.Screenshots = true
-	b, err := lab.Browser(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := (&collector{lab: lab, browser: b}).collect(t.Context(), list)
+	rep, err := collect(t.Context(), lab, scenarios.RunConfig{Scenarios: list, Clients: scenarios.Clients})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,13 +100,13 @@ func TestHTMLReportRenders(t *testing.T) {
 	}
 	// The console line exactly as DevTools shows it, for each failure.
 	for _, s := range rep.Scenarios {
-		br := s.Result(harness.BrowserClient)
+		br, _ := s.Result(harness.ChromeID)
 		if br.Outcome == harness.Connected {
 			continue
 		}
-		want := "WebSocket connection to '" + s.URL + "' failed: Error in connection establishment: " + br.NetError
-		if br.Err != want {
-			t.Errorf("%s: console line %q, want %q", s.Scenario.ID, br.Err, want)
+		want := "WebSocket connection to '" + s.URL + "' failed: Error in connection establishment: " + br.Reason
+		if br.Error != want {
+			t.Errorf("%s: console line %q, want %q", s.Scenario.ID, br.Error, want)
 		}
 		found := false
 		for _, c := range got.Consoles {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -18,7 +19,7 @@ import (
 )
 
 func init() {
-	register("run", "run the scenario table: real Chrome vs a Postman-like client vs a strict Go client", cmdRun)
+	register("run", "run the scenario table with every client: real Chrome, a Postman-like client, a strict Go client", cmdRun)
 }
 
 // selectScenarios picks the rows to run. Tests replace it to run a row with
@@ -29,34 +30,37 @@ const runUsage = `usage: wsslab run [flags]
 
 Starts each scenario's WSS echo server (a certificate or server set up the
 way real deployments get it wrong, or right for the controls), dials it with
-three clients and compares what each saw with what real Chrome was measured
-to do:
+every client and compares what each saw with what the real clients were
+measured to do (the columns; --clients picks some, --list shows them):
 
-  browser  headless Chromium, trusting only this run's test root through a
+  chrome   headless Chromium, trusting only this run's test root through a
            throwaway NSS database; its reason (net::ERR_...) is read from
            DevTools, because the page itself only sees close code 1006
   lax      verification off, no Origin header: Postman's defaults
   strict   a Go client verifying against the test root
 
 Progress goes to stderr. Then stdout gets an aligned matrix with each
-scenario's lesson and fix (or JSON / Markdown with --json / --markdown).
+scenario's reasons, lesson and fix (or JSON / Markdown with --json /
+--markdown).
 
 Exit status: 0 every outcome as expected, 1 some outcome differed,
 2 bad input or setup failure (no browser, no Docker for --backend container).
 
 Examples:
   wsslab run
-  wsslab run --scenario 'self-signed,ip-*'
+  wsslab run --scenario 'self-signed,ip-*' --clients chrome,strict
+  wsslab run --list
   wsslab run --json > run.json           # fields documented in README.md
   wsslab run --html report.html          # self-contained, with screenshots
+  wsslab run --backend container --scenario 'nginx-*'
 
 Flags:
 `
 
 type runFlags struct {
-	scenario, html            string
+	scenario, clients, html   string
 	noBrowser, json, markdown bool
-	quiet                     bool
+	quiet, list               bool
 	backend                   *backendFlags
 }
 
@@ -96,8 +100,10 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var f runFlags
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.StringVar(&f.scenario, "scenario", "", "comma-separated scenario ids or globs, e.g. 'self-signed,ip-*' (default: all)")
+	fs.StringVar(&f.clients, "clients", "", "comma-separated client ids, the matrix's columns, e.g. 'chrome,strict' (default: all: "+strings.Join(scenarios.ClientIDs(), ",")+")")
+	fs.BoolVar(&f.list, "list", false, "list the scenario ids (with their kind) and the client ids, and exit")
 	f.backend = addBackendFlags(fs)
-	fs.BoolVar(&f.noBrowser, "no-browser", false, "do not start Chromium; the browser column is reported as skipped")
+	fs.BoolVar(&f.noBrowser, "no-browser", false, "do not start a browser; browser columns are reported as skipped")
 	fs.BoolVar(&f.json, "json", false, "print the results as JSON on stdout instead of the matrix")
 	fs.BoolVar(&f.markdown, "markdown", false, "print the results as Markdown on stdout instead of the matrix")
 	fs.StringVar(&f.html, "html", "", "also write a self-contained HTML report (chains, console lines, screenshots) to `FILE`")
@@ -105,28 +111,44 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, runUsage, args, stdout, stderr); !ok {
 		return code
 	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if fs.NArg() > 0 {
 		return errorf(stderr, "run: unexpected argument %q (scenarios go in --scenario)", fs.Arg(0))
 	}
 	if f.json && f.markdown {
 		return errorf(stderr, "run: choose one of --json and --markdown")
 	}
-	var patterns []string
-	for _, p := range strings.Split(f.scenario, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			patterns = append(patterns, p)
-		}
+	if f.list {
+		writeList(stdout)
+		return exitOK
 	}
+	patterns, err := splitList(f.scenario, set["scenario"])
+	if err != nil {
+		return errorf(stderr, "run: --scenario: %v", err)
+	}
+	ids, err := splitList(f.clients, set["clients"])
+	if err != nil {
+		return errorf(stderr, "run: --clients: %v", err)
+	}
+	clients, err := scenarios.SelectClients(ids...)
+	if err != nil {
+		return errorf(stderr, "run: --clients: %v", err)
+	}
+	// Container rows run only in wsslab's own containers.
 	all := scenarios.Table
 	if f.backend.ownContainers() {
-		// With wsslab's own containers, the nginx and image rows run too.
-		all = append(append([]scenarios.Scenario(nil), all...), scenarios.ContainerScenarios()...)
+		all = scenarios.All()
 	}
 	list, err := selectScenarios(all, patterns...)
 	if err != nil {
+		var only *scenarios.ContainerOnlyError
+		if errors.As(err, &only) {
+			return errorf(stderr, "run: %v: add --backend container", err)
+		}
 		return errorf(stderr, "run: %v", err)
 	}
-	if f.html != "" {
+	if set["html"] {
 		// Fail before minutes of work, not after.
 		if err := checkWritable(f.html); err != nil {
 			return errorf(stderr, "run: --html: %v", err)
@@ -142,42 +164,44 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return errorf(stderr, "run: %v", err)
 	}
 	lab.Backend = backend
+	if cb, ok := backend.(*container.Backend); ok {
+		lab.Backend = cb.Topologies()
+	}
+	lab.Screenshots = f.html != ""
 	defer lab.Close()
 
 	progress := stderr
 	if f.quiet {
 		progress = io.Discard
 	}
-	c := &collector{lab: lab, skipBrowser: "--no-browser"}
-	if cb, ok := backend.(*container.Backend); ok {
-		c.backendFor = func(sc scenarios.Scenario) harness.Backend { return scenarios.BackendFor(cb, sc) }
-	}
-	if !f.noBrowser {
-		fmt.Fprintln(progress, "Starting headless Chromium (trusting only this run's test root) ...")
-		lab.Screenshots = f.html != ""
-		b, err := lab.Browser(ctx)
-		if err != nil {
-			if errors.Is(err, harness.ErrNoBrowser) {
-				return errorf(stderr, "run: %v; or rerun with --no-browser to skip the browser column", err)
-			}
-			return errorf(stderr, "run: %v", err)
+	cfg := scenarios.RunConfig{Scenarios: list, Clients: clients, Skip: map[string]string{}}
+	for _, c := range clients {
+		if f.noBrowser && c.Class == harness.BrowserClass {
+			cfg.Skip[c.ID] = "--no-browser"
+		} else if c.Class == harness.BrowserClass {
+			fmt.Fprintf(progress, "Starting %s (trusting only this run's test root) ...\n", c.Name)
 		}
-		c.browser = b
 	}
-	c.progress = func(done, total int, r clientResult) {
+	total, done := len(list)*len(clients), 0
+	cfg.Progress = func(r scenarios.Result) {
+		done++
+		cr := clientResult{Result: r}
 		mark := "as expected"
 		switch {
-		case !r.Ran():
+		case !cr.Ran():
 			mark = "skipped (" + r.Skip + ")"
 		case !r.Matched:
 			mark = "DIFFERS: want " + r.Expected.String()
 		}
-		fmt.Fprintf(progress, "[%2d/%d] %-22s %-8s %-40s %s\n", done, total, r.Scenario, r.Client, r.cell(), mark)
+		fmt.Fprintf(progress, "[%2d/%d] %-24s %-7s %-38s %s\n", done, total, r.Scenario, r.Client, strings.TrimSpace(cr.cell()+" "+r.Reason), mark)
 	}
-	rep, err := c.collect(ctx, list)
+	rep, err := collect(ctx, lab, cfg)
 	if err != nil {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return errorf(stderr, "run: interrupted; the browser and every server are stopped, no report written")
+		case errors.Is(err, harness.ErrNoBrowser):
+			return errorf(stderr, "run: %v; or rerun with --no-browser to skip the browser column", err)
 		}
 		return errorf(stderr, "run: %v", err)
 	}
@@ -204,24 +228,77 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// checkWritable fails at once when path's directory cannot take a file.
+// splitList splits a comma-separated flag value. A flag given but naming
+// nothing ("" or ",") is an error, not "all".
+func splitList(v string, given bool) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	if given && len(out) == 0 {
+		return nil, fmt.Errorf("%q names nothing (leave the flag out for all)", v)
+	}
+	return out, nil
+}
+
+// writeList prints every scenario id with its kind (container rows marked)
+// and every client id with its class.
+func writeList(w io.Writer) {
+	fmt.Fprintln(w, "SCENARIOS (--scenario)")
+	for _, sc := range scenarios.All() {
+		note := ""
+		if sc.Topology != nil {
+			note = "  (--backend container)"
+		}
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-28s %-16s%s", sc.ID, sc.Kind, note), " "))
+	}
+	fmt.Fprintln(w, "CLIENTS (--clients)")
+	for _, c := range scenarios.Clients {
+		fmt.Fprintf(w, "  %-28s %-16s%s\n", c.ID, c.Class, c.Name)
+	}
+}
+
+// checkWritable fails at once when path cannot be written: no name, a
+// directory that does not exist or is not writable. The messages name the
+// user's path, never the probe file.
 func checkWritable(path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".wsslab-check-*")
+	if path == "" {
+		return errors.New("needs a file name")
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("%s: directory %s does not exist", path, dir)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("%s: %s is not a directory", path, dir)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	f, err := os.CreateTemp(dir, ".wsslab-check-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: directory %s is not writable", path, dir)
 	}
 	f.Close()
 	return os.Remove(f.Name())
 }
 
+// matrixWidth is what the matrix and the lines under its rows keep within.
+const matrixWidth = 120
+
 // writeMatrix prints one row per scenario (each client's outcome, whether it
-// was as expected) with the lesson and the fix under it, then a summary.
+// was as expected), with the reasons, the lesson and the fix under it, then
+// a summary. Columns are the report's clients, by id.
 func writeMatrix(w io.Writer, rep *report) {
-	rows := [][]string{{"SCENARIO", "BROWSER (Chrome; reason from DevTools)", "LAX (Postman)", "STRICT (Go)", "AS EXPECTED"}}
+	header := []string{"SCENARIO"}
+	for _, c := range rep.Clients {
+		header = append(header, strings.ToUpper(c.ID))
+	}
+	rows := [][]string{append(header, "AS EXPECTED")}
 	for _, s := range rep.Scenarios {
 		row := []string{s.Scenario.ID}
-		for _, c := range clientOrder {
-			r := s.Result(c)
+		for _, r := range s.Results {
 			cell := r.cell()
 			if r.Mismatched() {
 				cell = "!" + cell
@@ -247,20 +324,54 @@ func writeMatrix(w io.Writer, rep *report) {
 		}
 		fmt.Fprintln(w, b.String())
 	}
+	var legend []string
+	for _, c := range rep.Clients {
+		legend = append(legend, fmt.Sprintf("%s = %s [%s]", c.ID, c.Name, c.Class))
+	}
+	wrap(w, "", "Columns: "+strings.Join(legend, "; ")+".")
+	fmt.Fprintln(w)
 	line(rows[0])
 	for i, s := range rep.Scenarios {
 		line(rows[i+1])
-		fmt.Fprintf(w, "    why: %s\n    fix: %s\n", firstSentence(s.Scenario.Lesson), firstSentence(s.Scenario.Fix))
+		var reasons []string
+		for _, r := range s.Results {
+			if r.Ran() && r.Reason != "" {
+				reasons = append(reasons, r.Client+": "+r.Reason)
+			}
+		}
+		if len(reasons) > 0 {
+			wrap(w, "    ", "reason: "+strings.Join(reasons, "; "))
+		}
+		wrap(w, "    ", "why: "+firstSentence(s.Scenario.Lesson))
+		wrap(w, "    ", "fix: "+firstSentence(s.Scenario.Fix))
 	}
 	fmt.Fprintln(w)
 	for _, s := range rep.Scenarios {
 		for _, r := range s.Results {
 			if r.Mismatched() {
-				fmt.Fprintf(w, "DIFFERS %s/%s: got %s, want %s\n", s.Scenario.ID, r.Client, r.got(), r.Expected)
+				wrap(w, "", fmt.Sprintf("DIFFERS %s/%s: got %s, want %s", s.Scenario.ID, r.Client, r.got(), r.Expected))
 			}
 		}
 	}
-	fmt.Fprintln(w, summaryLine(rep))
+	wrap(w, "", summaryLine(rep))
+}
+
+// wrap prints text in lines of at most matrixWidth columns, each starting
+// with indent (continuations indented two more). A word longer than a line
+// gets a line of its own.
+func wrap(w io.Writer, indent, text string) {
+	cur := indent
+	for _, word := range strings.Fields(text) {
+		if len(cur) > len(indent) && !strings.HasSuffix(cur, " ") && len(cur)+1+len(word) > matrixWidth {
+			fmt.Fprintln(w, cur)
+			cur = indent + "  "
+		}
+		if len(cur) > 0 && !strings.HasSuffix(cur, " ") {
+			cur += " "
+		}
+		cur += word
+	}
+	fmt.Fprintln(w, cur)
 }
 
 func expectedCell(s scenarioRun) string {
@@ -291,12 +402,16 @@ func summaryLine(rep *report) string {
 		fmt.Fprintf(&b, "%d scenarios, %d results, all as expected.", len(rep.Scenarios), ran)
 	}
 	if skipped > 0 {
-		fmt.Fprintf(&b, " %d skipped (browser column: --no-browser).", skipped)
+		var why []string
+		for _, s := range rep.Scenarios {
+			for _, r := range s.Results {
+				if !r.Ran() && !slices.Contains(why, r.Client+": "+r.Skip) {
+					why = append(why, r.Client+": "+r.Skip)
+				}
+			}
+		}
+		fmt.Fprintf(&b, " %d skipped (%s).", skipped, strings.Join(why, "; "))
 	}
-	chrome := rep.ChromeVersion
-	if chrome == "" {
-		chrome = "no browser"
-	}
-	fmt.Fprintf(&b, " %s, %s, %s backend.", chrome, rep.GoVersion, rep.Backend)
+	fmt.Fprintf(&b, " %s, %s backend.", rep.versions(), rep.Backend)
 	return b.String()
 }

@@ -21,8 +21,9 @@ import (
 // The JSON fields README.md documents, exactly: adding one is fine (update
 // the README and this list), renaming or dropping one breaks users' CI.
 var (
-	jsonTopFields    = []string{"backend", "chrome_version", "go_version", "results", "schema", "summary"}
-	jsonResultFields = []string{"client", "error", "evidence", "expected", "matched", "net_error", "outcome", "scenario", "skipped"}
+	jsonTopFields    = []string{"backend", "clients", "results", "schema", "summary"}
+	jsonClientFields = []string{"class", "id", "name", "reasons", "version"}
+	jsonResultFields = []string{"client", "error", "evidence", "expected", "matched", "outcome", "reason", "scenario", "skipped"}
 )
 
 func keys(m map[string]any) []string {
@@ -62,6 +63,11 @@ func checkFields(t *testing.T, raw map[string]any) {
 			t.Errorf("result fields %v, want %v", got, jsonResultFields)
 		}
 	}
+	for _, c := range raw["clients"].([]any) {
+		if got := keys(c.(map[string]any)); !slices.Equal(got, jsonClientFields) {
+			t.Errorf("client fields %v, want %v", got, jsonClientFields)
+		}
+	}
 }
 
 // TestRunJSONWithoutBrowser: --no-browser reports the browser as skipped,
@@ -73,20 +79,28 @@ func TestRunJSONWithoutBrowser(t *testing.T) {
 		t.Errorf("exit %d, want 0", code)
 	}
 	checkFields(t, raw)
-	if rep.ChromeVersion != "" || !strings.HasPrefix(rep.GoVersion, "go") || rep.Backend != "inprocess" || rep.Schema != 1 {
-		t.Errorf("header: %+v", rep)
+	if rep.Backend != "inprocess" || rep.Schema != 2 || len(rep.Clients) != 3 {
+		t.Fatalf("header: %+v", rep)
+	}
+	for i, c := range rep.Clients {
+		if c.ID != scenarios.ClientIDs()[i] {
+			t.Errorf("client %d is %s, want %s", i, c.ID, scenarios.ClientIDs()[i])
+		}
+		if (c.Version == "") != (c.ID == harness.ChromeID) || c.Name == "" || c.Class == "" {
+			t.Errorf("client %+v (only the skipped chrome has no version)", c)
+		}
 	}
 	if len(rep.Results) != 6 {
 		t.Fatalf("%d results, want 6 (2 scenarios x 3 clients)", len(rep.Results))
 	}
 	for i, r := range rep.Results {
-		wantClient := clientOrder[i%3]
+		wantClient := scenarios.ClientIDs()[i%3]
 		if r.Client != wantClient {
 			t.Errorf("result %d: client %s, want %s", i, r.Client, wantClient)
 		}
 		switch r.Client {
-		case harness.BrowserClient:
-			if r.Outcome != Skipped || r.Skipped != "--no-browser" || r.Matched {
+		case harness.ChromeID:
+			if r.Outcome != scenarios.Skipped || r.Skipped != "--no-browser" || r.Matched {
 				t.Errorf("browser not reported as skipped: %+v", r)
 			}
 		default:
@@ -100,7 +114,8 @@ func TestRunJSONWithoutBrowser(t *testing.T) {
 		t.Errorf("self-signed/lax: %+v", lax)
 	}
 	strict := rep.Results[5]
-	if strict.Outcome != harness.CertUntrusted || !strings.Contains(strict.Error, "unknown authority") || len(strict.Evidence) == 0 {
+	if strict.Outcome != harness.CertUntrusted || strict.Reason != "x509.UnknownAuthorityError" || strict.Expected.Reason != strict.Reason ||
+		!strings.Contains(strict.Error, "unknown authority") || len(strict.Evidence) == 0 {
 		t.Errorf("self-signed/strict: %+v", strict)
 	}
 	if rep.Summary != (jsonSummary{Scenarios: 2, Results: 4, Mismatched: 0, Skipped: 2}) {
@@ -116,14 +131,15 @@ func TestRunMismatchExitsOne(t *testing.T) {
 	t.Cleanup(func() { selectScenarios = orig })
 	selectScenarios = func([]scenarios.Scenario, ...string) ([]scenarios.Scenario, error) {
 		sc, err := scenarios.Lookup("valid-fullchain")
-		sc.Want.Lax = scenarios.Expect{Outcome: harness.CertUntrusted} // wrong on purpose
+		// Wrong on purpose.
+		sc.Want.Except = map[string]scenarios.Expect{harness.LaxID: {Outcome: harness.CertUntrusted, Reason: "x509.UnknownAuthorityError"}}
 		return []scenarios.Scenario{sc}, err
 	}
 	rep, _, code := runJSON(t, "--no-browser")
 	if code != exitMismatch {
 		t.Errorf("exit %d, want %d", code, exitMismatch)
 	}
-	if r := rep.Results[1]; r.Client != harness.LaxClient || r.Matched || r.Outcome != harness.Connected || r.Expected.Outcome != harness.CertUntrusted {
+	if r := rep.Results[1]; r.Client != harness.LaxID || r.Matched || r.Outcome != harness.Connected || r.Expected.Outcome != harness.CertUntrusted {
 		t.Errorf("lax result: %+v", r)
 	}
 	if rep.Summary.Mismatched != 1 {
@@ -133,7 +149,7 @@ func TestRunMismatchExitsOne(t *testing.T) {
 	if code := runMain(t.Context(), []string{"--no-browser", "--quiet"}, &out, &errb); code != exitMismatch {
 		t.Errorf("matrix run: exit %d", code)
 	}
-	for _, want := range []string{"!connected", "NO (lax)", "DIFFERS valid-fullchain/lax: got connected, want cert-untrusted", "1 of 2 results differed"} {
+	for _, want := range []string{"!connected", "NO (lax)", "DIFFERS valid-fullchain/lax: got connected, want cert-untrusted (x509.UnknownAuthorityError)", "1 of 2 results differed"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("matrix lacks %q:\n%s", want, out.String())
 		}
@@ -147,7 +163,15 @@ func TestRunBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"--scenario", "no-such"}, `unknown scenario "no-such"`},
-		{[]string{"--scenario", "nginx-proxy-ok"}, `runs only in containers: add --backend container`},
+		{[]string{"--scenario", "nginx-proxy-ok"}, `scenario "nginx-proxy-ok" runs only with a container backend: add --backend container`},
+		{[]string{"--scenario", "nginx-*"}, `scenario "nginx-*" runs only with a container backend: add --backend container`},
+		{[]string{"--scenario", ""}, `--scenario: "" names nothing`},
+		{[]string{"--scenario", " , "}, `--scenario: " , " names nothing`},
+		{[]string{"--clients", "chrome,nope"}, `--clients: unknown client "nope" (known: chrome, lax, strict)`},
+		{[]string{"--clients", ","}, `--clients: "," names nothing`},
+		{[]string{"--html", ""}, "--html: needs a file name"},
+		{[]string{"--html", "/no/such/dir/report.html"}, "--html: /no/such/dir/report.html: directory /no/such/dir does not exist"},
+		{[]string{"--html", os.TempDir()}, "is a directory"},
 		{[]string{"--scenario", "[x"}, "bad scenario pattern"},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"self-signed"}, "unexpected argument"},
@@ -155,13 +179,15 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"--backend", "vm"}, `--backend "vm": want inprocess or container`},
 		{[]string{"--backend", "inprocess", "--image", "x"}, "--image x needs --backend container"},
 		{[]string{"--backend", "container", "--image", "x", "--image-env", "novalue"}, `--image-env "novalue": want KEY=VALUE`},
-		{[]string{"--html", "/no/such/dir/report.html"}, "--html"},
 	} {
 		var out, errb bytes.Buffer
 		if code := runMain(t.Context(), append(tc.args, "--no-browser"), &out, &errb); code != exitUsage {
 			t.Errorf("run %q: exit %d, want 2", tc.args, code)
 		}
 		oneErrorLine(t, errb.String(), tc.want)
+		if strings.Contains(errb.String(), ".wsslab-") {
+			t.Errorf("run %q names an internal file: %s", tc.args, errb.String())
+		}
 		if out.Len() > 0 {
 			t.Errorf("run %q: stdout %q", tc.args, out.String())
 		}
@@ -212,20 +238,20 @@ func TestRunWithBrowser(t *testing.T) {
 		t.Errorf("exit %d, want 0: %+v", code, rep.Summary)
 	}
 	checkFields(t, raw)
-	if !strings.HasPrefix(rep.ChromeVersion, "Chrome/") && !strings.Contains(rep.ChromeVersion, "Chrom") {
-		t.Errorf("chrome_version %q", rep.ChromeVersion)
+	if v := rep.Clients[0].Version; rep.Clients[0].ID != harness.ChromeID || !strings.Contains(v, "Chrom") {
+		t.Errorf("chrome's version %q", v)
 	}
 	if len(rep.Results) != 3*len(scenarios.Table) {
 		t.Errorf("%d results", len(rep.Results))
 	}
 	for _, r := range rep.Results {
-		if r.Client != harness.BrowserClient || r.Outcome == harness.Connected {
+		if r.Client != harness.ChromeID || r.Outcome == harness.Connected {
 			continue
 		}
-		// Chrome names every failure except a blocked one (mixed content:
-		// the constructor throws, no socket exists to fail).
-		if r.NetError == "" && r.Outcome != harness.Blocked {
-			t.Errorf("%s: browser net_error empty for %s", r.Scenario, r.Outcome)
+		// Chrome names every failure: a net error, a handshake error, or
+		// (mixed content: no socket) the constructor's exception.
+		if r.Reason == "" || r.Reason != r.Expected.Reason {
+			t.Errorf("%s: browser reason %q, want %q", r.Scenario, r.Reason, r.Expected.Reason)
 		}
 		if !strings.Contains(r.Error, "WebSocket connection to") && !strings.HasPrefix(r.Error, "Mixed Content:") {
 			t.Errorf("%s: browser console line %q", r.Scenario, r.Error)
@@ -241,7 +267,7 @@ func TestMarkdown(t *testing.T) {
 	if code := runMain(t.Context(), []string{"--no-browser", "--quiet", "--markdown", "--scenario", "self-signed"}, &out, &errb); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"| scenario | browser (Chrome) |", "| [`self-signed`](#self-signed) | skipped | connected | cert-untrusted |", "## self-signed", "**Fix.**"} {
+	for _, want := range []string{"| scenario | chrome | lax | strict | as expected |", "| [`self-signed`](#self-signed) | skipped | connected | cert-untrusted `x509.UnknownAuthorityError` |", "## self-signed", "**Fix.**", "`chrome` = Chrome (headless Chromium)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out.String())
 		}
@@ -297,5 +323,41 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
+	}
+}
+
+// TestRunList: --list prints every scenario id (container rows marked) and
+// every client id, and runs nothing.
+func TestRunList(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := runMain(t.Context(), []string{"--list"}, &out, &errb); code != exitOK || errb.Len() > 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, sc := range scenarios.All() {
+		if !strings.Contains(out.String(), "  "+sc.ID+" ") {
+			t.Errorf("--list lacks %s", sc.ID)
+		}
+	}
+	for _, id := range scenarios.ClientIDs() {
+		if !strings.Contains(out.String(), "  "+id+" ") {
+			t.Errorf("--list lacks client %s", id)
+		}
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 0 && (f[0] == "nginx-proxy-ok") != strings.HasSuffix(l, "(--backend container)") && (f[0] == "nginx-proxy-ok" || f[0] == "valid-fullchain") {
+			t.Errorf("container rows must be marked, others not: %q", l)
+		}
+	}
+}
+
+// TestRunClients: --clients picks the columns, in the order given.
+func TestRunClients(t *testing.T) {
+	rep, _, code := runJSON(t, "--clients", "strict,lax", "--scenario", "self-signed")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if len(rep.Clients) != 2 || rep.Clients[0].ID != "strict" || rep.Clients[1].ID != "lax" || len(rep.Results) != 2 {
+		t.Errorf("clients %+v, %d results", rep.Clients, len(rep.Results))
 	}
 }

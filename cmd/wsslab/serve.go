@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/wsslab/wsslab/certs"
+	"github.com/wsslab/wsslab/harness"
 	"github.com/wsslab/wsslab/scenarios"
 )
 
@@ -85,8 +86,8 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var cfg serveConfig
 	var scen string
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.IntVar(&cfg.BasePort, "base-port", defaultBasePort, "scenario N of the table listens on `PORT`+N")
-	fs.IntVar(&cfg.IndexPort, "index-port", 0, "serve the HTTPS index page on `PORT` (default: base-port - 1)")
+	fs.IntVar(&cfg.BasePort, "base-port", defaultBasePort, "scenario N of the table listens on `PORT`+N (0: any free ports)")
+	fs.IntVar(&cfg.IndexPort, "index-port", 0, "serve the HTTPS index page on `PORT` (default: base-port - 1, or the port after the scenarios' when that is below 1024; any free port with --base-port 0)")
 	fs.StringVar(&cfg.Dir, "dir", "", "write the test root (root.pem) to `DIR` and keep it (default: a temporary directory, removed on exit)")
 	fs.StringVar(&scen, "scenario", "", "comma-separated scenario ids or globs to serve (default: all)")
 	if code, ok := parseFlags(fs, serveUsage, args, stdout, stderr); !ok {
@@ -125,15 +126,8 @@ func startServe(ctx context.Context, cfg serveConfig) (_ *serving, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.IndexPort == 0 {
-		cfg.IndexPort = cfg.BasePort - 1
-	}
-	last := cfg.BasePort + len(scenarios.Table) - 1
-	if cfg.BasePort < 1025 || last > 65535 {
-		return nil, fmt.Errorf("--base-port %d: ports %d-%d must lie within 1024-65535", cfg.BasePort, cfg.BasePort, last)
-	}
-	if cfg.IndexPort < 1024 || cfg.IndexPort > 65535 || (cfg.IndexPort >= cfg.BasePort && cfg.IndexPort <= last) {
-		return nil, fmt.Errorf("--index-port %d: want a port in 1024-65535 outside the scenario ports %d-%d", cfg.IndexPort, cfg.BasePort, last)
+	if cfg, err = checkPorts(cfg); err != nil {
+		return nil, err
 	}
 	s := &serving{cfg: cfg, Dir: cfg.Dir}
 	defer func() {
@@ -157,18 +151,45 @@ func startServe(ctx context.Context, cfg serveConfig) (_ *serving, err error) {
 		return nil, err
 	}
 	for _, sc := range list {
-		port := cfg.BasePort + tableIndex(sc.ID)
+		port := 0 // --base-port 0: any free port
+		if cfg.BasePort > 0 {
+			port = cfg.BasePort + tableIndex(sc.ID)
+		}
 		in, err := s.lab.Start(ctx, sc, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
 			return nil, portError(err, port, sc.ID)
 		}
 		s.Instances = append(s.Instances, in)
+		_, p, _ := net.SplitHostPort(in.Endpoint.Addr)
+		port, _ = strconv.Atoi(p)
 		s.Ports = append(s.Ports, port)
 	}
 	if err := s.startIndex(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkPorts validates the scenario ports and the index port apart (each
+// error names its own flag) and fills in the default index port.
+func checkPorts(cfg serveConfig) (serveConfig, error) {
+	n := len(scenarios.Table)
+	if cfg.BasePort != 0 && (cfg.BasePort < 1024 || cfg.BasePort+n-1 > 65535) {
+		return cfg, fmt.Errorf("--base-port %d: want 0 (any free ports) or a port in 1024-%d, so that the %d scenario ports fit below 65536", cfg.BasePort, 65535-n+1, n)
+	}
+	if cfg.IndexPort == 0 && cfg.BasePort != 0 {
+		cfg.IndexPort = cfg.BasePort - 1
+		if cfg.IndexPort < 1024 {
+			cfg.IndexPort = cfg.BasePort + n
+		}
+	}
+	if cfg.IndexPort != 0 && (cfg.IndexPort < 1024 || cfg.IndexPort > 65535) {
+		return cfg, fmt.Errorf("--index-port %d: want a port in 1024-65535", cfg.IndexPort)
+	}
+	if last := cfg.BasePort + n - 1; cfg.BasePort != 0 && cfg.IndexPort >= cfg.BasePort && cfg.IndexPort <= last {
+		return cfg, fmt.Errorf("--index-port %d: want a port outside the scenario ports %d-%d", cfg.IndexPort, cfg.BasePort, last)
+	}
+	return cfg, nil
 }
 
 func tableIndex(id string) int {
@@ -213,7 +234,8 @@ type indexRow struct {
 	Scenario scenarios.Scenario
 	URL      string
 	Port     int
-	Expect   string
+	// Expect is what each browser (browserClients) was measured to do.
+	Expect []string
 	// Protocols is the JSON list of subprotocols the Try button offers,
 	// as the scenario's page does.
 	Protocols string
@@ -229,9 +251,30 @@ func (s *serving) rows() []indexRow {
 		if in.Scenario.Subprotocols == nil {
 			protos = []byte("[]")
 		}
-		rows = append(rows, indexRow{Scenario: in.Scenario, URL: in.URL, Port: s.Ports[i], Expect: in.Scenario.Want.Browser.String(), Protocols: string(protos), Login: in.Target().Login})
+		var expect []string
+		for _, c := range browserClients() {
+			e, err := in.Scenario.Expect(c)
+			if err != nil {
+				expect = append(expect, err.Error()) // TestTableInvariants prevents it
+				continue
+			}
+			expect = append(expect, e.String())
+		}
+		rows = append(rows, indexRow{Scenario: in.Scenario, URL: in.URL, Port: s.Ports[i], Expect: expect, Protocols: string(protos), Login: in.Target().Login})
 	}
 	return rows
+}
+
+// browserClients are the registered browsers: serve shows what each does,
+// since a browser is what people try the servers with.
+func browserClients() []harness.ClientInfo {
+	var out []harness.ClientInfo
+	for _, c := range scenarios.Clients {
+		if c.Class == harness.BrowserClass {
+			out = append(out, c.ClientInfo)
+		}
+	}
+	return out
 }
 
 func (s *serving) startIndex() error {
@@ -240,10 +283,12 @@ func (s *serving) startIndex() error {
 	if err != nil {
 		return portError(err, s.cfg.IndexPort, "index page")
 	}
+	// With port 0 the index gets any free port: record the real one.
+	s.cfg.IndexPort = ln.Addr().(*net.TCPAddr).Port
 	s.IndexURL = "https://" + net.JoinHostPort(scenarios.PageHost, strconv.Itoa(s.cfg.IndexPort)) + "/"
 	var page bytes.Buffer
 	if err := serveIndexTmpl.Execute(&page, map[string]any{
-		"Rows": s.rows(), "Guide": s.guide(), "Hosts": s.hosts(),
+		"Rows": s.rows(), "Guide": s.guide(), "Hosts": s.hosts(), "Browsers": browserClients(),
 	}); err != nil {
 		ln.Close()
 		return fmt.Errorf("index page: %w", err)
@@ -318,18 +363,26 @@ func (s *serving) guide() string {
 // printGuide prints the servers and the guide.
 func (s *serving) printGuide(w io.Writer) {
 	fmt.Fprintf(w, "wsslab serve: %d scenario servers on 127.0.0.1; index page %s\n\n", len(s.Instances), s.IndexURL)
-	rows := [][]string{{"PORT", "URL", "CHROME DOES", "SCENARIO"}}
-	for _, r := range s.rows() {
-		rows = append(rows, []string{strconv.Itoa(r.Port), r.URL, r.Expect, r.Scenario.ID})
+	header := []string{"PORT", "URL"}
+	for _, c := range browserClients() {
+		header = append(header, strings.ToUpper(c.ID)+" DOES")
 	}
-	widths := make([]int, 4)
+	rows := [][]string{append(header, "SCENARIO")}
+	for _, r := range s.rows() {
+		rows = append(rows, append(append([]string{strconv.Itoa(r.Port), r.URL}, r.Expect...), r.Scenario.ID))
+	}
+	widths := make([]int, len(header)+1)
 	for _, r := range rows {
 		for i, c := range r {
 			widths[i] = max(widths[i], len(c))
 		}
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "  %-*s  %-*s  %-*s  %s\n", widths[0], r[0], widths[1], r[1], widths[2], r[2], r[3])
+		var b strings.Builder
+		for i, c := range r[:len(r)-1] {
+			fmt.Fprintf(&b, "%-*s  ", widths[i], c)
+		}
+		fmt.Fprintf(w, "  %s%s\n", b.String(), r[len(r)-1])
 	}
 	fmt.Fprintf(w, "\n%s\nPress Ctrl-C to stop.\n", s.guide())
 }

@@ -184,8 +184,8 @@ func TestServeBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--base-port", "80"}, "must lie within 1024-65535"},
-		{[]string{"--base-port", "65530"}, "must lie within 1024-65535"},
+		{[]string{"--base-port", "80"}, "--base-port 80: want 0 (any free ports) or a port in 1024-"},
+		{[]string{"--base-port", "65530"}, "--base-port 65530: want 0 (any free ports) or a port in 1024-"},
 		{[]string{"--base-port", "20000", "--index-port", "20001"}, "outside the scenario ports"},
 		{[]string{"--scenario", "nope"}, `unknown scenario "nope"`},
 		{[]string{"extra"}, "unexpected argument"},
@@ -330,7 +330,7 @@ func TestServeInBrowser(t *testing.T) {
 	for i, in := range s.Instances {
 		all[i] = i
 		want[i] = "error, close code 1006"
-		switch in.Scenario.Want.Browser.Outcome {
+		switch in.Scenario.Want.Browser {
 		case harness.Connected:
 			want[i] = "connected, echo"
 		case harness.Blocked:

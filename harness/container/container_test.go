@@ -90,9 +90,9 @@ func TestBackendLeavesNothing(t *testing.T) {
 				c    harness.Client
 				want harness.Outcome
 			}{{lax, c.lax}, {strict, c.strict}} {
-				obs := d.c.Dial(ctx, target)
+				obs := harness.Dial(ctx, d.c, target)
 				if obs.Outcome != d.want {
-					t.Errorf("%s: got %s (%s), want %s", d.c.Name(), obs.Outcome, obs.Err, d.want)
+					t.Errorf("%s: got %s (%s), want %s", d.c.Info().ID, obs.Outcome, obs.Error, d.want)
 				}
 			}
 			if ep.Evidence != nil {

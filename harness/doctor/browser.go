@@ -72,7 +72,12 @@ func (c *BrowserCheck) Close() { c.b.Close() }
 // compares with the prediction.
 func (c *BrowserCheck) Dial(ctx context.Context, rep *Report, protos []string) *ChromeResult {
 	obs := c.b.Dial(ctx, harness.Target{URL: rep.URL, Subprotocols: protos, Message: "wsslab doctor"})
-	res := &ChromeResult{Version: c.b.Version(), NetError: obs.NetError, Outcome: obs.Outcome, Evidence: obs.Evidence}
+	res := &ChromeResult{Version: c.b.Version(), NetError: obs.Reason, Outcome: obs.Outcome, Evidence: obs.Evidence}
+	if obs.Outcome == harness.Blocked {
+		// No socket, no net error: Chrome's reason is then the constructor's
+		// exception, which doctor's prediction does not carry.
+		res.NetError = ""
+	}
 	res.Verdict = "fails"
 	// A socket that opened is a connection, whether or not the server
 	// echoes doctor's message.

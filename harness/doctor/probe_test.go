@@ -496,14 +496,14 @@ func TestProbeChrome(t *testing.T) {
 				t.Skip("address family not available")
 			}
 			run, obs := runs[i], obs[i]
-			got := obs.NetError
+			got := obs.Reason
 			if obs.Outcome == harness.Connected {
 				got = "connects"
 			}
 			rep := predictProbe(t, p, pc, run, origin)
 			t.Logf("chrome %-45s doctor %s", got, said(rep.Browser))
 			if got != pc.chrome {
-				t.Errorf("Chrome did %q (%s), the table of measurements says %q\nevidence: %q", got, obs.Err, pc.chrome, obs.Evidence)
+				t.Errorf("Chrome did %q (%s), the table of measurements says %q\nevidence: %q", got, obs.Error, pc.chrome, obs.Evidence)
 			}
 			if said(rep.Browser) != got || rep.Browser.Outcome != obs.Outcome {
 				t.Errorf("doctor predicts %q (%s), Chrome did %q (%s)", said(rep.Browser), rep.Browser.Outcome, got, obs.Outcome)

@@ -1,0 +1,105 @@
+package harness
+
+import (
+	"context"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/wsslab/wsslab/certs"
+)
+
+// TestBatchSameURLTwice dials one URL twice in one batch, through a front
+// that sends the first connection to a server that rejects it (Origin check,
+// 403) and the second to one that accepts: each observation must carry its
+// own socket's evidence, not the other's. (DevTools' events name the URL,
+// which both sockets share; they are matched by the order the page created
+// its sockets.)
+func TestBatchSameURLTwice(t *testing.T) {
+	if err := CheckBrowserTools(); err != nil {
+		if !RequireBrowser() {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	pki, err := certs.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := pki.Mint(certs.Request{DNSNames: []string{"dup.wsslab.test"}})
+	page, _ := pki.Mint(certs.Request{DNSNames: []string{"app.wsslab.test"}})
+	var backs [2]*Server
+	for i, opts := range []ServerOptions{{SameOrigin: true}, {}} {
+		s, err := NewServer(ServerConfig{Host: "dup.wsslab.test", Certificate: leaf.TLSCertificate(), Options: opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		backs[i] = s
+	}
+	front, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { front.Close() })
+	var n atomic.Int64
+	go func() {
+		for {
+			c, err := front.Accept()
+			if err != nil {
+				return
+			}
+			back := backs[(n.Add(1)-1)%2]
+			go func() {
+				defer c.Close()
+				b, err := net.Dial("tcp", back.Addr)
+				if err != nil {
+					return
+				}
+				defer b.Close()
+				go io.Copy(b, c)
+				io.Copy(c, b)
+			}()
+		}
+	}()
+	b, err := StartBrowser(t.Context(), BrowserConfig{
+		Roots: []*x509.Certificate{pki.Root.Cert}, PageHost: "app.wsslab.test", PageCert: page.TLSCertificate(),
+		TempDir: t.TempDir(),
+		// One socket at a time: the first created is the first to connect.
+		Parallel: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	u := url.URL{Scheme: "wss", Host: net.JoinHostPort("dup.wsslab.test", portOf(front.Addr())), Path: "/"}
+	for round := range 3 {
+		n.Store(0)
+		target := Target{URL: u.String(), Message: "hi"}
+		obs := b.DialAll(context.Background(), []Target{target, target})
+		want := []struct {
+			outcome Outcome
+			reason  string
+		}{{HandshakeRejected, "Unexpected response code: 403"}, {Connected, ""}}
+		for i, o := range obs {
+			if o.Outcome != want[i].outcome || o.Reason != want[i].reason {
+				t.Errorf("round %d, dial %d: got %s %q, want %s %q\n  %s", round, i, o.Outcome, o.Reason, want[i].outcome, want[i].reason, strings.Join(o.Evidence, "\n  "))
+			}
+			if c := strings.Count(strings.Join(o.Evidence, "\n"), "Network.webSocketCreated"); c != 1 {
+				t.Errorf("round %d, dial %d: evidence of %d sockets, want its own one", round, i, c)
+			}
+		}
+		if strings.Contains(strings.Join(obs[1].Evidence, "\n"), "403") {
+			t.Errorf("round %d: the accepted dial carries the rejected one's evidence:\n  %s", round, strings.Join(obs[1].Evidence, "\n  "))
+		}
+	}
+}
+
+func portOf(a net.Addr) string {
+	_, p, _ := net.SplitHostPort(a.String())
+	return p
+}
