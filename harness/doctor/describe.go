@@ -104,8 +104,11 @@ func describe(r *ChainResult, best path, errs []pathErr, in ChainInput, f *findi
 func describeUntrusted(best path, in ChainInput, f *findings) {
 	n := len(best.certs)
 	last := best.certs[n-1]
-	selfIssued := bytes.Equal(last.RawSubject, last.RawIssuer) && last.CheckSignatureFrom(last) == nil ||
-		bytes.Equal(last.RawSubject, last.RawIssuer) && !acceptableSigAlg(last.SignatureAlgorithm)
+	// Self-signed: its own key made its signature. CheckSignatureFrom would
+	// also demand CA:TRUE, which most self-signed server certificates lack
+	// (so they were taken for a leaf whose issuer is missing).
+	selfIssued := bytes.Equal(last.RawSubject, last.RawIssuer) &&
+		(!acceptableSigAlg(last.SignatureAlgorithm) || last.CheckSignature(last.SignatureAlgorithm, last.RawTBSCertificate, last.Signature) == nil)
 	switch {
 	case n == 1 && selfIssued:
 		f.add(Error, "self-signed", fmt.Sprintf("the server's certificate %s is self-signed: no CA the browser trusts vouches for it", certName(last)),

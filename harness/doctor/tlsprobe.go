@@ -12,7 +12,7 @@ import (
 	"io"
 	"net"
 	"strings"
-	"time"
+	"syscall"
 )
 
 // chromeSuites are the TLS 1.2 cipher suites Chromium 156 offers (read
@@ -45,21 +45,24 @@ type handshake struct {
 	raw   [][]byte
 	conn  *tls.Conn
 	err   error
-	// kind classifies a failure: "dial", "timeout", "not-tls", "closed",
-	// "tls" (a TLS-level refusal), "cert-parse".
+	// kind classifies a failure: "dial", "timeout", "stalled", "not-tls",
+	// "closed", "reset" (before any answer), "tls" (a TLS-level refusal),
+	// "cert-parse", "bad-signature", "interrupted".
 	kind string
 	// firstBytes is what a non-TLS server answered.
 	firstBytes string
 }
 
+// prober connects to one address. Every dial, handshake and read ends at
+// the deadline of the context it is given (the examination's), or at once
+// when that context is cancelled.
 type prober struct {
-	addr    string
-	sni     string
-	timeout time.Duration
+	addr string
+	sni  string
 }
 
 func (p prober) dial(ctx context.Context) (net.Conn, error) {
-	d := net.Dialer{Timeout: p.timeout}
+	var d net.Dialer
 	return d.DialContext(ctx, "tcp", p.addr)
 }
 
@@ -81,9 +84,13 @@ func (p prober) try(ctx context.Context, cfg *tls.Config, keep bool) handshake {
 		return h
 	}
 	rec := &recorder{Conn: raw}
-	raw.SetDeadline(time.Now().Add(p.timeout))
+	if d, ok := ctx.Deadline(); ok {
+		raw.SetDeadline(d)
+	}
 	c := tls.Client(rec, cfg)
 	err = c.HandshakeContext(ctx)
+	// The examination's deadline stays on the connection: later reads
+	// (the upgrade) are bound to it too.
 	if err != nil {
 		h.err = err
 		h.kind = classifyTLSErr(err, rec)
@@ -111,11 +118,18 @@ func classifyTLSErr(err error, rec *recorder) string {
 			return "timeout"
 		}
 		return "stalled"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), strings.Contains(err.Error(), "connection reset"):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		if rec.n == 0 {
 			return "closed"
 		}
 		return "tls"
+	case errors.Is(err, syscall.ECONNRESET):
+		if rec.n == 0 {
+			return "reset"
+		}
+		return "tls"
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
 	case strings.Contains(err.Error(), "failed to parse certificate"):
 		return "cert-parse"
 	case strings.Contains(err.Error(), "invalid signature by the server certificate"):
@@ -143,15 +157,7 @@ func (r *recorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (r *recorder) first() string {
-	s := strings.Map(func(c rune) rune {
-		if c < 0x20 || c > 0x7e {
-			return '.'
-		}
-		return c
-	}, string(r.buf))
-	return s
-}
+func (r *recorder) first() string { return printable(r.buf) }
 
 func chromeConfig() *tls.Config {
 	return &tls.Config{
