@@ -411,12 +411,12 @@ func notTLS(ctx context.Context, t Target, p prober, h handshake, f *findings) (
 		hs := upgrade(ctx, conn, plain, "", nil, "", false)
 		conn.Close()
 		if hs.Err == "" && hs.ChromeError == "" {
-			what = "plain WebSocket (ws://): it accepted a WebSocket upgrade without TLS"
+			what = "plain WebSocket (ws://), accepting the upgrade without TLS"
 		} else if hs.Status != 0 {
 			what = fmt.Sprintf("plain HTTP (it answered an HTTP request with %d)", hs.Status)
 		}
 	}
-	f.add(Error, "not-tls", "the port speaks "+what+", not TLS: a wss:// URL makes Chrome start a TLS handshake there, and it fails",
+	f.add(Error, "not-tls", "the port does not speak TLS: it is "+what+"; a wss:// URL makes Chrome start a TLS handshake there, which fails",
 		"Serve TLS on this port, or dial ws:// (only from http:// pages or to localhost). Python websockets: ssl_context.load_cert_chain() returns None, so websockets.serve(..., ssl=ctx.load_cert_chain(...)) passes ssl=None and serves plain ws://: build the context first (ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain('fullchain.pem', 'privkey.pem')), then pass ssl=ctx. Behind a proxy: terminate TLS there (nginx listen 443 ssl).")
 	return certFails("net::ERR_SSL_PROTOCOL_ERROR"), true
 }
@@ -426,9 +426,9 @@ func describeNonTLS(first string) string {
 	case strings.HasPrefix(first, "HTTP/"):
 		return "plain HTTP"
 	case strings.HasPrefix(first, "SSH-"):
-		return "SSH (" + clip(strings.TrimRight(first, ".")) + ")"
+		return "an SSH server (" + clip(strings.TrimRight(first, ".")) + ")"
 	}
-	return fmt.Sprintf("something else (it sent %q)", clip(first))
+	return fmt.Sprintf("an unknown protocol (it sent %q)", clip(first))
 }
 
 // chromeStall is what Chrome does with a server that accepts and never
