@@ -548,3 +548,16 @@ func TestDoctorHelp(t *testing.T) {
 		t.Errorf("wsslab --help: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
 }
+
+// TestDoctorRootNotInstalled: a server sending leaf + intermediate whose
+// root the browser lacks is not told to "serve fullchain.pem": it does.
+func TestDoctorRootNotInstalled(t *testing.T) {
+	l := newDoctorLab(t)
+	args := l.serve(t, "ok.wsslab.test", certs.Request{DNSNames: []string{"ok.wsslab.test"}}, harness.ServerOptions{})
+	args = args[2:] // drop --ca ROOT: --no-system-roots, --timeout, --resolve and the URL remain
+	code, out, errOut := doctorRun(t, args...)
+	if code != exitMismatch || !strings.Contains(out, "net::ERR_CERT_AUTHORITY_INVALID") || !strings.Contains(out, "[issuer-unknown]") ||
+		strings.Contains(out, "[chain-incomplete]") || strings.Contains(out, "Serve the full chain") {
+		t.Errorf("exit %d, want 1 with [issuer-unknown] and no fullchain advice:\n%s%s", code, out, errOut)
+	}
+}

@@ -116,6 +116,12 @@ func describeUntrusted(best path, in ChainInput, f *findings) {
 	case selfIssued:
 		f.add(Error, "untrusted-root", fmt.Sprintf("the chain ends at the root %s, which the browser does not trust (not a public CA, not in this trust store)", certName(last)),
 			"Use a publicly trusted CA, or install that root on every client (company CA). Check with that root: wsslab doctor --ca root.pem URL.")
+	case n > 1 && last.BasicConstraintsValid && last.IsCA:
+		// The server sent its intermediate(s); what is missing is the
+		// issuer above them, usually a root (servers need not send it).
+		// Advising "serve fullchain.pem" would be wrong when it already does.
+		f.add(Error, "issuer-unknown", fmt.Sprintf("the chain the server sends ends at the CA %s, issued by %q, which the browser does not have: a private root not installed here (a company CA, or a test root), or another intermediate the server should send", certName(last), name(last.Issuer.String())),
+			"If it is your own root, install it on every client (company CA), or check with it: wsslab doctor --ca root.pem URL. If it is an intermediate, add it to the chain file after the others.")
 	default:
 		msg := fmt.Sprintf("the chain is incomplete: %s was issued by %q, which the server did not send and the browser does not have", certName(last), name(last.Issuer.String()))
 		if len(last.IssuingCertificateURL) > 0 {

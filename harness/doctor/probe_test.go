@@ -267,7 +267,7 @@ var probeCases = []probeCase{
 		i2 := mint(t, spec{cn: "lower intermediate", ca: true}, i1)
 		return serve(leafUnder(t, i2, spec{}, h), i2, i1)
 	}},
-	{name: "two-intermediates-upper-missing", defect: "chain-incomplete", chrome: "net::ERR_CERT_AUTHORITY_INVALID", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+	{name: "two-intermediates-upper-missing", defect: "issuer-unknown", chrome: "net::ERR_CERT_AUTHORITY_INVALID", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
 		i1 := mint(t, spec{cn: "upper intermediate", ca: true}, p.root)
 		i2 := mint(t, spec{cn: "lower intermediate", ca: true}, i1)
 		return serve(leafUnder(t, i2, spec{}, h), i2)
