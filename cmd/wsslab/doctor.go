@@ -34,6 +34,7 @@ type doctorFlags struct {
 	jsonOut, browser               bool
 	noSystem                       bool
 	origin                         string
+	originSet                      bool // --origin given on the command line
 }
 
 const doctorUsage = `usage: wsslab doctor [flags] URL
@@ -94,6 +95,7 @@ func parseDoctorArgs(args []string, o *doctorFlags) (string, error) {
 	if url == "" {
 		return "", errors.New("doctor: no URL given: wsslab doctor wss://HOST[:PORT]/PATH")
 	}
+	fs.Visit(func(f *flag.Flag) { o.originSet = o.originSet || f.Name == "origin" })
 	return url, nil
 }
 
@@ -199,7 +201,12 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return exitUsage
 		}
 		defer bc.Close()
-		// Chrome sends its page's origin; predict with the same one.
+		// Chrome sends its page's origin; predict with the same one, so
+		// the two can be compared, and say so rather than drop --origin
+		// silently.
+		if o.originSet && o.origin != bc.Origin() {
+			fmt.Fprintf(stderr, "Note: --browser: real Chrome sends the Origin of doctor's own page (%s), so the prediction uses it too; run without --browser to check --origin %s\n", bc.Origin(), o.origin)
+		}
 		cfg.Origin = bc.Origin()
 	}
 	rep, err := doctor.Examine(ctx, cfg)
