@@ -561,3 +561,18 @@ func TestDoctorRootNotInstalled(t *testing.T) {
 		t.Errorf("exit %d, want 1 with [issuer-unknown] and no fullchain advice:\n%s%s", code, out, errOut)
 	}
 }
+
+// TestDoctorBrowserOrigin: with --browser an explicit --origin cannot be
+// what Chrome sends; doctor says so instead of dropping it silently.
+func TestDoctorBrowserOrigin(t *testing.T) {
+	needBrowser(t)
+	l := newDoctorLab(t)
+	args := l.serve(t, "ok.wsslab.test", certs.Request{DNSNames: []string{"ok.wsslab.test"}}, harness.ServerOptions{})
+	code, out, errOut := doctorRun(t, append([]string{"--browser", "--origin", "https://app.example.com"}, args...)...)
+	if code != exitOK || !strings.Contains(out, "agrees with the prediction") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "Note: --browser: real Chrome sends the Origin of doctor's own page") {
+		t.Errorf("stderr lacks the note about --origin: %q", errOut)
+	}
+}
