@@ -109,6 +109,13 @@ func describeUntrusted(best path, in ChainInput, f *findings) {
 	// (so they were taken for a leaf whose issuer is missing).
 	selfIssued := bytes.Equal(last.RawSubject, last.RawIssuer) &&
 		(!acceptableSigAlg(last.SignatureAlgorithm) || last.CheckSignature(last.SignatureAlgorithm, last.RawTBSCertificate, last.Signature) == nil)
+	if who := namedIssuerPresent(last, in); who != "" && !selfIssued {
+		// The issuer is there by name, but its key did not sign: not a
+		// missing certificate, a broken or mismatched one.
+		f.add(Error, "signature-invalid", fmt.Sprintf("%s names %q as its issuer, and %s has that name, but its key did not make the signature: the certificate is corrupted, or it and its issuer come from different issuances", certName(last), name(last.Issuer.String()), who),
+			"Re-download the certificate and chain from your CA (certbot: the live/ files) and serve them unmodified.")
+		return
+	}
 	switch {
 	case n == 1 && selfIssued:
 		f.add(Error, "self-signed", fmt.Sprintf("the server's certificate %s is self-signed: no CA the browser trusts vouches for it", certName(last)),
@@ -133,6 +140,23 @@ func describeUntrusted(best path, in ChainInput, f *findings) {
 		f.add(Error, "chain-incomplete", msg,
 			"Serve the full chain: leaf + intermediates (fullchain.pem, not cert.pem). nginx: ssl_certificate /etc/letsencrypt/live/HOST/fullchain.pem; Python ssl: load_cert_chain('fullchain.pem', 'privkey.pem').")
 	}
+}
+
+// namedIssuerPresent says which certificate by c's issuer name is at hand
+// (c itself, one the server sent, a trusted root), or "".
+func namedIssuerPresent(c *x509.Certificate, in ChainInput) string {
+	if bytes.Equal(c.RawSubject, c.RawIssuer) {
+		return "the certificate itself"
+	}
+	for _, der := range in.Served[:min(len(in.Served), maxServed)] {
+		if s, err := parseCertificate(der); err == nil && bytes.Equal(s.RawSubject, c.RawIssuer) {
+			return "a certificate the server sent"
+		}
+	}
+	if len(in.Trust.bySubject[string(c.RawIssuer)]) > 0 {
+		return "a trusted root"
+	}
+	return ""
 }
 
 func describeName(r *ChainResult, leaf *x509.Certificate, in ChainInput, f *findings) {
@@ -195,7 +219,7 @@ func describeServedOrder(best path, in ChainInput, f *findings) {
 	}
 	var sent []*x509.Certificate
 	for _, der := range in.Served[1:min(len(in.Served), maxServed)] {
-		if c, err := x509.ParseCertificate(der); err == nil {
+		if c, err := parseCertificate(der); err == nil {
 			sent = append(sent, c)
 		}
 	}

@@ -252,7 +252,16 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		defer chrome.conn.Close()
 	}
 	badSig := chrome.kind == "bad-signature" && len(chrome.raw) > 0
-	if chrome.err != nil && !badSig {
+	// Go's client gave up on a certificate it cannot parse, before doctor
+	// saw the chain: read the Certificate message from the wire instead
+	// (Chrome's parser accepts more than Go's).
+	unparsed := false
+	if chrome.kind == "cert-parse" {
+		if raw := p.captureCertificates(ctx); len(raw) > 0 {
+			chrome.raw, unparsed = raw, true
+		}
+	}
+	if chrome.err != nil && !badSig && !unparsed {
 		if err := unexaminable(r.Address, chrome); err != nil {
 			if pred != nil {
 				// Chrome stops before connecting; what is behind the
@@ -269,7 +278,7 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	}
 	// 2. Which versions the server accepts at all: optional, in parallel,
 	// within a third of the time left.
-	r.TLS = &TLSInfo{Versions: map[string]bool{}, ChromeCompatible: chrome.err == nil || badSig}
+	r.TLS = &TLSInfo{Versions: map[string]bool{}, ChromeCompatible: chrome.err == nil || badSig || unparsed}
 	var wide handshake
 	versions := []uint16{tls.VersionTLS13, tls.VersionTLS12, tls.VersionTLS11, tls.VersionTLS10}
 	results := make([]handshake, len(versions))
@@ -290,7 +299,7 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		if h.kind == "timeout" || h.kind == "stalled" {
 			unanswered = append(unanswered, versionNames[v])
 		}
-		r.TLS.Versions[versionNames[v]] = h.err == nil || h.kind == "bad-signature"
+		r.TLS.Versions[versionNames[v]] = h.err == nil || h.kind == "bad-signature" || h.kind == "cert-parse"
 		if h.err == nil && wide.raw == nil {
 			wide = h
 		}
@@ -299,7 +308,7 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		f.add(Info, "tls-versions", "no answer in the time given to the version check for "+strings.Join(unanswered, ", ")+" (a server that answers only some connections?); reported as not accepted", "")
 	}
 	hs := chrome
-	if chrome.err != nil && !badSig {
+	if chrome.err != nil && !badSig && !unparsed {
 		if wide.raw == nil {
 			return nil, examineErr("TLS handshake with %s failed for every TLS version: %s", r.Address, clip(chrome.err.Error()))
 		}
@@ -360,6 +369,8 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		conn := net.Conn(nil)
 		if hs.conn != nil {
 			conn = hs.conn
+		} else if unparsed {
+			f.add(Info, "ws-upgrade-unchecked", "the WebSocket upgrade was not checked: Go's TLS client cannot complete a handshake with a certificate it cannot parse (Chrome's parser is more lenient)", "")
 		} else if !badSig {
 			if h := p.try(ctx, wideConfig(tls.VersionTLS10, tls.VersionTLS13), true); h.conn != nil {
 				conn = h.conn

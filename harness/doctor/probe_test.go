@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -371,6 +372,12 @@ var probeCases = []probeCase{
 	{name: "endless-headers-on-ws", defect: "ws-not-http", scheme: "ws", chrome: "net::ERR_RESPONSE_HEADERS_TOO_BIG", raw: endlessHeaders},
 	{name: "http09-on-ws", scheme: "ws", chrome: "net::ERR_INVALID_HTTP_RESPONSE", raw: answer("hello\n")},
 	{name: "junk-before-status-on-ws", scheme: "ws", chrome: "Unexpected response code: 200", raw: answer("\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")},
+	{name: "negative-serial", defect: "signature-invalid", chrome: "net::ERR_CERT_AUTHORITY_INVALID", cert: negativeSerial},
+	{name: "negative-serial-trusted-chain", defect: "signature-invalid", chrome: "net::ERR_CERT_AUTHORITY_INVALID", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+		c := serve(leafUnder(t, p.inter, spec{}, h), p.inter)
+		c.Certificate[0] = patchSerialNegative(t, c.Certificate[0])
+		return c
+	}},
 	{name: "plain-ws", scheme: "ws", chrome: "connects", plain: true},
 	// WebSocket handshakes.
 	{name: "origin-403", chrome: "Unexpected response code: 403", cert: std(spec{}), server: harness.ServerOptions{SameOrigin: true}},
@@ -380,6 +387,33 @@ var probeCases = []probeCase{
 	{name: "subprotocol-mismatch", chrome: "'Sec-WebSocket-Protocol' header value 'other' in response does not match any of sent values", cert: std(spec{}), protos: []string{"chat"}, server: harness.ServerOptions{ForceSubprotocol: "other"}},
 	{name: "subprotocol-none-returned", chrome: "Sent non-empty 'Sec-WebSocket-Protocol' header but no response was received", cert: std(spec{}), protos: []string{"chat"}},
 	{name: "subprotocol-ok", chrome: "connects", cert: std(spec{}), protos: []string{"chat"}, server: harness.ServerOptions{Subprotocols: []string{"chat"}}},
+}
+
+// negativeSerial: a self-signed leaf whose serial number has the sign bit
+// set, which Go's parser rejects (crypto/x509 cannot create one, so the DER
+// is patched and the signature no longer matches).
+func negativeSerial(t testing.TB, p *probePKI, h string) tls.Certificate {
+	c := serve(leafUnder(t, nil, spec{}, h))
+	c.Certificate[0] = patchSerialNegative(t, c.Certificate[0])
+	return c
+}
+
+func patchSerialNegative(t testing.TB, der []byte) []byte {
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := leaf.SerialNumber.Bytes()
+	i := bytes.Index(der, append([]byte{0x02, byte(len(serial))}, serial...))
+	if i < 0 || len(serial) > 126 {
+		t.Fatal("serial not found in the DER")
+	}
+	out := append([]byte(nil), der...)
+	out[i+2] |= 0x80
+	if _, err := x509.ParseCertificate(out); err == nil {
+		t.Fatal("patched certificate still parses")
+	}
+	return out
 }
 
 // banner writes s as soon as the connection opens, then reads until the

@@ -146,12 +146,22 @@ type recorder struct {
 	net.Conn
 	buf []byte
 	n   int
+	// keepAll keeps everything read (up to maxRecorded) in all.
+	keepAll bool
+	all     []byte
 }
+
+// maxRecorded bounds what a recorder keeps: a Certificate message of
+// maxServed large certificates fits.
+const maxRecorded = 1 << 20
 
 func (r *recorder) Read(p []byte) (int, error) {
 	n, err := r.Conn.Read(p)
 	if len(r.buf) < 64 {
 		r.buf = append(r.buf, p[:min(n, 64-len(r.buf))]...)
+	}
+	if r.keepAll && len(r.all) < maxRecorded {
+		r.all = append(r.all, p[:min(n, maxRecorded-len(r.all))]...)
 	}
 	r.n += n
 	return n, err
