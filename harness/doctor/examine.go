@@ -418,8 +418,11 @@ func notTLS(ctx context.Context, t Target, p prober, h handshake, f *findings) (
 	// TCP, as ws:// would.
 	plain := t
 	plain.Scheme = "ws"
-	if conn, err := p.dial(ctx); err == nil {
-		hs := upgrade(ctx, conn, plain, "", nil, "", false)
+	// Half the time left at most: the prediction does not depend on it.
+	pctx, cancel := share(ctx, 0.5)
+	defer cancel()
+	if conn, err := p.dial(pctx); err == nil {
+		hs := upgrade(pctx, conn, plain, "", nil, "", false)
 		conn.Close()
 		if hs.Err == "" && hs.ChromeError == "" {
 			what = "plain WebSocket (ws://), accepting the upgrade without TLS"
@@ -604,7 +607,7 @@ func examinePlain(ctx context.Context, t Target, cfg Config, r *Report, f *findi
 		if decided {
 			return nil
 		}
-		if with.Err == "reading the upgrade response: interrupted" || ctx.Err() == context.Canceled {
+		if ctx.Err() == context.Canceled {
 			return &ExamineError{Msg: "interrupted", Err: context.Canceled}
 		}
 		return examineErr("%s accepted the connection but did not answer the WebSocket upgrade request: %s; %s", r.Address, with.Err, chromeStall)
