@@ -309,12 +309,25 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	}
 	hs := chrome
 	if chrome.err != nil && !badSig && !unparsed {
-		if wide.raw == nil {
+		// Chrome names the alert its ClientHello got; a refusal without
+		// one, where other handshakes work, is a version or suite mismatch.
+		netErr := "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"
+		if chrome.alert >= 0 {
+			netErr = alertNetError(chrome.alert)
+		}
+		if wide.raw == nil && chrome.alert < 0 {
 			return nil, examineErr("TLS handshake with %s failed for every TLS version: %s", r.Address, clip(chrome.err.Error()))
 		}
+		set(certFails(netErr))
+		if netErr != "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH" || wide.raw == nil {
+			describeAlert(chrome.alert, t, &f)
+		} else {
+			describeTLSMismatch(r.TLS, &f)
+		}
+		if wide.raw == nil {
+			return finish()
+		}
 		hs = wide
-		set(certFails("net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"))
-		describeTLSMismatch(r.TLS, &f)
 	}
 	st := hs.state
 	r.TLS.Version, r.TLS.CipherSuite, r.TLS.ALPN = versionNames[st.Version], tls.CipherSuiteName(st.CipherSuite), st.NegotiatedProtocol
@@ -468,6 +481,24 @@ func unexaminable(addr string, h handshake) error {
 		return &ExamineError{Msg: fmt.Sprintf("%s sent a certificate that cannot be parsed: %s", addr, clip(h.err.Error())), Err: h.err}
 	}
 	return nil
+}
+
+// describeAlert explains a TLS alert the server answered Chrome's
+// ClientHello with.
+func describeAlert(desc int, t Target, f *findings) {
+	msg := fmt.Sprintf("the server answers the TLS ClientHello with the alert %s, for every TLS version", alertName(desc))
+	fix := "Check the server's TLS configuration and its error log for this name and port."
+	switch alertNetError(desc) {
+	case "net::ERR_SSL_UNRECOGNIZED_NAME_ALERT":
+		msg = fmt.Sprintf("the server has no certificate for the name %q (TLS alert unrecognized_name): the name does not match any of its sites", t.Host)
+		fix = "Add a site (nginx server_name " + t.Host + ") with a certificate for this name; nginx sends this alert from a default server with ssl_reject_handshake on."
+	case "net::ERR_BAD_SSL_CLIENT_AUTH_CERT":
+		msg += ": it wants a client certificate, which a page's WebSocket cannot present unless the browser has one installed"
+		fix = "Do not require client certificates (mutual TLS) on a port pages connect to, or install the client certificate in every browser."
+	case "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH":
+		fix = "Enable TLS 1.2 and 1.3 with a modern cipher configuration (Mozilla's \"intermediate\" profile, ssl-config.mozilla.org)."
+	}
+	f.add(Error, "tls-alert", msg, fix)
 }
 
 func describeTLSMismatch(ti *TLSInfo, f *findings) {

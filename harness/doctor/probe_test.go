@@ -378,6 +378,24 @@ var probeCases = []probeCase{
 		c.Certificate[0] = patchSerialNegative(t, c.Certificate[0])
 		return c
 	}},
+	// A server that answers every ClientHello with a TLS alert (nginx's
+	// ssl_reject_handshake sends unrecognized_name): Chrome names the alert.
+	{name: "alert-unrecognized-name", defect: "tls-alert", chrome: "net::ERR_SSL_UNRECOGNIZED_NAME_ALERT", raw: answer("\x15\x03\x03\x00\x02\x02\x70")},
+	{name: "alert-handshake-failure", chrome: "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH", raw: answer("\x15\x03\x03\x00\x02\x02\x28")},
+	{name: "alert-protocol-version", chrome: "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH", raw: answer("\x15\x03\x03\x00\x02\x02\x46")},
+	{name: "alert-internal-error", defect: "tls-alert", chrome: "net::ERR_SSL_PROTOCOL_ERROR", raw: answer("\x15\x03\x03\x00\x02\x02\x50")},
+	{name: "alert-access-denied", defect: "tls-alert", chrome: "net::ERR_SSL_PROTOCOL_ERROR", raw: answer("\x15\x03\x03\x00\x02\x02\x31")},
+	{name: "alert-insufficient-security", chrome: "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH", raw: answer("\x15\x03\x03\x00\x02\x02\x47")},
+	{name: "alert-decode-error", defect: "tls-alert", chrome: "net::ERR_SSL_PROTOCOL_ERROR", raw: answer("\x15\x03\x03\x00\x02\x02\x32")},
+	{name: "alert-close-notify", defect: "tls-alert", chrome: "net::ERR_SSL_PROTOCOL_ERROR", raw: answer("\x15\x03\x03\x00\x02\x01\x00")},
+	{name: "alert-certificate-required", defect: "tls-alert", chrome: "net::ERR_BAD_SSL_CLIENT_AUTH_CERT", raw: answer("\x15\x03\x03\x00\x02\x02\x74")},
+	{name: "alert-bad-certificate", defect: "tls-alert", chrome: "net::ERR_BAD_SSL_CLIENT_AUTH_CERT", raw: answer("\x15\x03\x03\x00\x02\x02\x2a")},
+	{name: "alert-unsupported-certificate", defect: "tls-alert", chrome: "net::ERR_BAD_SSL_CLIENT_AUTH_CERT", raw: answer("\x15\x03\x03\x00\x02\x02\x2b")},
+	{name: "alert-certificate-revoked", defect: "tls-alert", chrome: "net::ERR_BAD_SSL_CLIENT_AUTH_CERT", raw: answer("\x15\x03\x03\x00\x02\x02\x2c")},
+	{name: "alert-certificate-expired", defect: "tls-alert", chrome: "net::ERR_BAD_SSL_CLIENT_AUTH_CERT", raw: answer("\x15\x03\x03\x00\x02\x02\x2d")},
+	{name: "alert-certificate-unknown", defect: "tls-alert", chrome: "net::ERR_BAD_SSL_CLIENT_AUTH_CERT", raw: answer("\x15\x03\x03\x00\x02\x02\x2e")},
+	{name: "alert-illegal-parameter", defect: "tls-alert", chrome: "net::ERR_SSL_PROTOCOL_ERROR", raw: answer("\x15\x03\x03\x00\x02\x02\x2f")},
+	{name: "alert-unknown-ca", defect: "tls-alert", chrome: "net::ERR_BAD_SSL_CLIENT_AUTH_CERT", raw: answer("\x15\x03\x03\x00\x02\x02\x30")},
 	{name: "plain-ws", scheme: "ws", chrome: "connects", plain: true},
 	// WebSocket handshakes.
 	{name: "origin-403", chrome: "Unexpected response code: 403", cert: std(spec{}), server: harness.ServerOptions{SameOrigin: true}},
