@@ -268,7 +268,11 @@ func printReport(w io.Writer, r *doctor.Report) {
 				acc = append(acc, v)
 			}
 		}
-		fmt.Fprintf(w, "  tls        %s %s; server accepts %s\n", t.Version, t.CipherSuite, orNone(strings.Join(acc, ", ")))
+		got := t.Version + " " + t.CipherSuite
+		if t.Version == "" {
+			got = "no handshake completed"
+		}
+		fmt.Fprintf(w, "  tls        %s; server accepts %s\n", got, orNone(strings.Join(acc, ", ")))
 	}
 	if c := r.Chain; c != nil {
 		for i, ci := range c.Served {
@@ -304,6 +308,9 @@ func printReport(w io.Writer, r *doctor.Report) {
 				who = "with Origin " + h.Origin
 			}
 			res := fmt.Sprintf("HTTP %d", h.Status)
+			if h.Status == 0 {
+				res = fmt.Sprintf("no HTTP response (%d bytes)", h.Received)
+			}
 			switch {
 			case h.Err != "":
 				res = h.Err
