@@ -550,6 +550,12 @@ func TestDoctorHelp(t *testing.T) {
 	if code != exitOK || stderr != "" || !strings.HasPrefix(stdout, "usage: wsslab COMMAND") {
 		t.Errorf("wsslab --help: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
+	// The real binary: a bad flag is one ERROR line, no usage dump.
+	stdout, stderr, code = runWsslab(t, "doctor", "--bogus", "wss://a.test/")
+	if code != exitUsage || stdout != "" {
+		t.Errorf("doctor --bogus: exit %d, stdout %q", code, stdout)
+	}
+	oneErrorLine(t, stderr, "flag provided but not defined: -bogus")
 }
 
 // TestDoctorRootNotInstalled: a server sending leaf + intermediate whose
