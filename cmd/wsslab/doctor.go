@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wsslab/wsslab/harness"
@@ -33,45 +34,55 @@ type doctorFlags struct {
 	jsonOut, browser               bool
 	noSystem                       bool
 	origin                         string
+	originSet                      bool // --origin given on the command line
 }
 
-func doctorFlagSet(o *doctorFlags, out io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.Var(&o.cas, "ca", "trust this PEM/DER root too (repeatable), e.g. a company CA or wsslab's root.pem")
-	fs.Var(&o.resolves, "resolve", "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, like curl (repeatable); SNI and name checks still use HOST")
-	fs.Var(&o.protos, "subprotocol", "offer this WebSocket subprotocol, as new WebSocket(url, [proto]) does (repeatable)")
-	fs.Var(&o.cookies, "cookie", "send this `NAME=VALUE` cookie with the handshake, as a browser holding it would (repeatable)")
-	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "limit for each network step")
-	fs.IntVar(&o.warnDays, "warn-days", doctor.WarnDays, "warn when the certificate expires within this many days")
-	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
-	fs.BoolVar(&o.browser, "browser", false, "also dial with real headless Chromium (its built-in roots plus --ca) and show its verdict")
-	fs.BoolVar(&o.noSystem, "no-system-roots", false, "trust only --ca roots (as a browser with an empty root store)")
-	fs.StringVar(&o.origin, "origin", doctor.DefaultOrigin, "Origin header of the page that opens the socket")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: wsslab doctor [flags] URL
+const doctorUsage = `usage: wsslab doctor [flags] URL
 
 Examines a wss:// (or https://, ws://) endpoint: the certificate chain it sends,
 names, dates, keys, TLS versions, the WebSocket upgrade with and without an
 Origin header. Prints what Chrome will do (connects, or the exact net::ERR_...)
 and each finding with its fix.
 
-Exit status: 0 Chrome would connect, 1 it would not, 2 doctor could not
-examine the endpoint (bad URL, refused, timeout, not TLS).
+--timeout bounds the whole examination, not each step: every dial, handshake,
+fetch and read shares it, so doctor ends within about --timeout.
 
-Flags:`)
-		fs.PrintDefaults()
-	}
+Exit status: 0 Chrome would connect, 1 it would not, 2 doctor could not
+examine the endpoint (bad input, refused, unreachable, no answer in time),
+130 interrupted (SIGINT), 143 terminated (SIGTERM).
+
+Flags:
+`
+
+func doctorFlagSet(o *doctorFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	// Errors are reported by parseDoctorArgs as one ERROR line; --help prints
+	// doctorUsage on stdout.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.Var(&o.cas, "ca", "trust this PEM/DER root too (repeatable), e.g. a company CA or wsslab's root.pem")
+	fs.Var(&o.resolves, "resolve", "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, like curl (repeatable); SNI and name checks still use HOST")
+	fs.Var(&o.protos, "subprotocol", "offer this WebSocket subprotocol, as new WebSocket(url, [proto]) does (repeatable)")
+	fs.Var(&o.cookies, "cookie", "send this `NAME=VALUE` cookie with the handshake, as a browser holding it would (repeatable)")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "limit for the whole examination (1ms to 5m); --browser adds Chromium's own dial to it")
+	fs.IntVar(&o.warnDays, "warn-days", doctor.WarnDays, "warn when the certificate expires within this many days")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
+	fs.BoolVar(&o.browser, "browser", false, "also dial with real headless Chromium (its built-in roots plus --ca) and show its verdict")
+	fs.BoolVar(&o.noSystem, "no-system-roots", false, "trust only --ca roots (as a browser with an empty root store)")
+	fs.StringVar(&o.origin, "origin", doctor.DefaultOrigin, "Origin header of the page that opens the socket")
 	return fs
 }
 
 // parseDoctorArgs accepts flags before and after the URL.
-func parseDoctorArgs(args []string, o *doctorFlags, out io.Writer) (string, error) {
+func parseDoctorArgs(args []string, o *doctorFlags) (string, error) {
 	var url string
-	fs := doctorFlagSet(o, out)
+	fs := doctorFlagSet(o)
 	for {
 		if err := fs.Parse(args); err != nil {
-			return "", err
+			if errors.Is(err, flag.ErrHelp) {
+				return "", err
+			}
+			return "", fmt.Errorf("doctor: %v (see wsslab doctor --help)", err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -84,27 +95,70 @@ func parseDoctorArgs(args []string, o *doctorFlags, out io.Writer) (string, erro
 	if url == "" {
 		return "", errors.New("doctor: no URL given: wsslab doctor wss://HOST[:PORT]/PATH")
 	}
+	fs.Visit(func(f *flag.Flag) { o.originSet = o.originSet || f.Name == "origin" })
 	return url, nil
 }
 
+// Exit codes for a signal, 128 + its number as shells report it.
+const (
+	exitInterrupted = 130 // SIGINT
+	exitTerminated  = 143 // SIGTERM
+)
+
 func cmdDoctor(args []string) int {
-	return runDoctor(args, os.Stdout, os.Stderr)
+	// SIGINT and SIGTERM cancel the examination (every dial and read) and
+	// the browser at once.
+	intCtx, stopInt := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stopInt()
+	ctx, stopTerm := signal.NotifyContext(intCtx, syscall.SIGTERM)
+	defer stopTerm()
+	code := runDoctor(ctx, args, os.Stdout, os.Stderr)
+	if ctx.Err() != nil {
+		if intCtx.Err() != nil {
+			return exitInterrupted
+		}
+		return exitTerminated
+	}
+	return code
 }
 
-func runDoctor(args []string, stdout, stderr io.Writer) int {
+// validateDoctorFlags checks what the flags hold before anything connects.
+func validateDoctorFlags(o *doctorFlags) error {
+	if o.timeout < time.Millisecond || o.timeout > 5*time.Minute {
+		return fmt.Errorf("doctor: --timeout %s: must be between 1ms and 5m", o.timeout)
+	}
+	if !doctor.ValidHeaderValue(o.origin) {
+		return fmt.Errorf("doctor: --origin %q: control characters (CR, LF) are not allowed in a header", oneLine(o.origin))
+	}
+	for _, c := range o.cookies {
+		if !doctor.ValidHeaderValue(c) {
+			return fmt.Errorf("doctor: --cookie %q: control characters (CR, LF) are not allowed in a header", oneLine(c))
+		}
+	}
+	for _, p := range o.protos {
+		if !doctor.ValidSubprotocol(p) {
+			return fmt.Errorf("doctor: --subprotocol %q: not a token (letters, digits and !#$%%&'*+-.^_`|~ only); new WebSocket() throws a SyntaxError for it", oneLine(p))
+		}
+	}
+	return nil
+}
+
+func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o doctorFlags
-	url, err := parseDoctorArgs(args, &o, stderr)
+	url, err := parseDoctorArgs(args, &o)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, doctorUsage)
+			fs := doctorFlagSet(&doctorFlags{})
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
 			return exitOK
 		}
-		if strings.HasPrefix(err.Error(), "doctor:") {
-			fmt.Fprintln(stderr, "ERROR: "+err.Error())
-		}
+		fmt.Fprintln(stderr, "ERROR: "+err.Error())
 		return exitUsage
 	}
-	if o.timeout <= 0 || o.timeout > 5*time.Minute {
-		fmt.Fprintln(stderr, "ERROR: doctor: --timeout must be between 1ms and 5m")
+	if err := validateDoctorFlags(&o); err != nil {
+		fmt.Fprintln(stderr, "ERROR: "+err.Error())
 		return exitUsage
 	}
 	cfg := doctor.Config{URL: url, Timeout: o.timeout, WarnDays: o.warnDays, Origin: o.origin, Subprotocols: o.protos, Cookie: strings.Join(o.cookies, "; "), NoSystemRoots: o.noSystem}
@@ -119,7 +173,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 	for _, f := range o.cas {
 		certs, err := doctor.LoadCA(f)
 		if err != nil {
-			fmt.Fprintln(stderr, "ERROR: doctor: "+err.Error())
+			fmt.Fprintln(stderr, "ERROR: doctor: --ca "+err.Error())
 			return exitUsage
 		}
 		cfg.Private = append(cfg.Private, certs...)
@@ -128,12 +182,17 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ERROR: doctor: "+err.Error())
 		return exitUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	interrupted := func() int {
+		fmt.Fprintln(stderr, "ERROR: doctor: interrupted")
+		return exitUsage
+	}
 	var bc *doctor.BrowserCheck
 	if o.browser {
 		bc, err = doctor.StartBrowserCheck(ctx, cfg.Private, cfg.Resolve, o.timeout+5*time.Second)
 		if err != nil {
+			if ctx.Err() != nil {
+				return interrupted()
+			}
 			if errors.Is(err, harness.ErrNoBrowser) {
 				fmt.Fprintln(stderr, "ERROR: doctor: --browser: "+err.Error())
 			} else {
@@ -142,10 +201,18 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		defer bc.Close()
-		// Chrome sends its page's origin; predict with the same one.
+		// Chrome sends its page's origin; predict with the same one, so
+		// the two can be compared, and say so rather than drop --origin
+		// silently.
+		if o.originSet && o.origin != bc.Origin() {
+			fmt.Fprintf(stderr, "Note: --browser: real Chrome sends the Origin of doctor's own page (%s), so the prediction uses it too; run without --browser to check --origin %s\n", bc.Origin(), o.origin)
+		}
 		cfg.Origin = bc.Origin()
 	}
 	rep, err := doctor.Examine(ctx, cfg)
+	if ctx.Err() != nil {
+		return interrupted()
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "ERROR: doctor: "+oneLine(err.Error()))
 		return exitUsage
@@ -155,6 +222,9 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "Note: --browser dials WebSocket URLs only; skipped for https://")
 		} else {
 			rep.Chrome = bc.Dial(ctx, rep, cfg.Subprotocols)
+			if ctx.Err() != nil {
+				return interrupted()
+			}
 		}
 	}
 	if o.jsonOut {
@@ -198,7 +268,11 @@ func printReport(w io.Writer, r *doctor.Report) {
 				acc = append(acc, v)
 			}
 		}
-		fmt.Fprintf(w, "  tls        %s %s; server accepts %s\n", t.Version, t.CipherSuite, orNone(strings.Join(acc, ", ")))
+		got := t.Version + " " + t.CipherSuite
+		if t.Version == "" {
+			got = "no handshake completed"
+		}
+		fmt.Fprintf(w, "  tls        %s; server accepts %s\n", got, orNone(strings.Join(acc, ", ")))
 	}
 	if c := r.Chain; c != nil {
 		for i, ci := range c.Served {
@@ -234,6 +308,9 @@ func printReport(w io.Writer, r *doctor.Report) {
 				who = "with Origin " + h.Origin
 			}
 			res := fmt.Sprintf("HTTP %d", h.Status)
+			if h.Status == 0 {
+				res = fmt.Sprintf("no HTTP response (%d bytes)", h.Received)
+			}
 			switch {
 			case h.Err != "":
 				res = h.Err

@@ -9,6 +9,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -37,11 +38,14 @@ func main() {
 }
 
 func mainCode(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
-		if len(args) == 0 {
-			return exitUsage
-		}
+	if len(args) == 0 {
+		// No command is a usage error: the list goes to stderr.
+		usage(os.Stderr)
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		// Asked for: stdout, like every command's --help.
+		usage(os.Stdout)
 		return exitOK
 	}
 	c, ok := commands[args[0]]
@@ -61,12 +65,12 @@ func names() []string {
 	return n
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: wsslab COMMAND [flags]\n\nCommands:")
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: wsslab COMMAND [flags]\n\nCommands:")
 	for _, n := range names() {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(os.Stderr, "\nRun 'wsslab COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'wsslab COMMAND --help' for a command's flags.")
 }
 
 // fail prints one ERROR line and returns the usage exit code.

@@ -205,7 +205,7 @@ func TestRunExitCodes(t *testing.T) {
 	} else {
 		oneErrorLine(t, stderr, "unknown scenario")
 	}
-	for _, c := range []string{"run", "serve", "certs"} {
+	for _, c := range []string{"run", "serve", "certs", "doctor"} {
 		out, _, code := runWsslab(t, c, "--help")
 		if code != exitOK || !strings.HasPrefix(out, "usage: wsslab "+c) || !strings.Contains(out, "Exit status") {
 			t.Errorf("%s --help: exit %d:\n%s", c, code, out)

@@ -148,7 +148,7 @@ func AnalyzeChain(in ChainInput) *ChainResult {
 	}
 	var parsed []*x509.Certificate
 	for i, der := range served {
-		c, err := x509.ParseCertificate(der)
+		c, err := parseCertificate(der)
 		if err != nil {
 			r.Served = append(r.Served, CertInfo{Position: "unparseable", Error: clip(err.Error()), SHA256: fingerprint(der)})
 			if i == 0 {

@@ -104,8 +104,18 @@ func describe(r *ChainResult, best path, errs []pathErr, in ChainInput, f *findi
 func describeUntrusted(best path, in ChainInput, f *findings) {
 	n := len(best.certs)
 	last := best.certs[n-1]
-	selfIssued := bytes.Equal(last.RawSubject, last.RawIssuer) && last.CheckSignatureFrom(last) == nil ||
-		bytes.Equal(last.RawSubject, last.RawIssuer) && !acceptableSigAlg(last.SignatureAlgorithm)
+	// Self-signed: its own key made its signature. CheckSignatureFrom would
+	// also demand CA:TRUE, which most self-signed server certificates lack
+	// (so they were taken for a leaf whose issuer is missing).
+	selfIssued := bytes.Equal(last.RawSubject, last.RawIssuer) &&
+		(!acceptableSigAlg(last.SignatureAlgorithm) || last.CheckSignature(last.SignatureAlgorithm, last.RawTBSCertificate, last.Signature) == nil)
+	if who := namedIssuerPresent(last, in); who != "" && !selfIssued {
+		// The issuer is there by name, but its key did not sign: not a
+		// missing certificate, a broken or mismatched one.
+		f.add(Error, "signature-invalid", fmt.Sprintf("%s names %q as its issuer, and %s has that name, but its key did not make the signature: the certificate is corrupted, or it and its issuer come from different issuances", certName(last), name(last.Issuer.String()), who),
+			"Re-download the certificate and chain from your CA (certbot: the live/ files) and serve them unmodified.")
+		return
+	}
 	switch {
 	case n == 1 && selfIssued:
 		f.add(Error, "self-signed", fmt.Sprintf("the server's certificate %s is self-signed: no CA the browser trusts vouches for it", certName(last)),
@@ -113,6 +123,12 @@ func describeUntrusted(best path, in ChainInput, f *findings) {
 	case selfIssued:
 		f.add(Error, "untrusted-root", fmt.Sprintf("the chain ends at the root %s, which the browser does not trust (not a public CA, not in this trust store)", certName(last)),
 			"Use a publicly trusted CA, or install that root on every client (company CA). Check with that root: wsslab doctor --ca root.pem URL.")
+	case n > 1 && last.BasicConstraintsValid && last.IsCA:
+		// The server sent its intermediate(s); what is missing is the
+		// issuer above them, usually a root (servers need not send it).
+		// Advising "serve fullchain.pem" would be wrong when it already does.
+		f.add(Error, "issuer-unknown", fmt.Sprintf("the chain the server sends ends at the CA %s, issued by %q, which the browser does not have: a private root not installed here (a company CA, or a test root), or another intermediate the server should send", certName(last), name(last.Issuer.String())),
+			"If it is your own root, install it on every client (company CA), or check with it: wsslab doctor --ca root.pem URL. If it is an intermediate, add it to the chain file after the others.")
 	default:
 		msg := fmt.Sprintf("the chain is incomplete: %s was issued by %q, which the server did not send and the browser does not have", certName(last), name(last.Issuer.String()))
 		if len(last.IssuingCertificateURL) > 0 {
@@ -124,6 +140,23 @@ func describeUntrusted(best path, in ChainInput, f *findings) {
 		f.add(Error, "chain-incomplete", msg,
 			"Serve the full chain: leaf + intermediates (fullchain.pem, not cert.pem). nginx: ssl_certificate /etc/letsencrypt/live/HOST/fullchain.pem; Python ssl: load_cert_chain('fullchain.pem', 'privkey.pem').")
 	}
+}
+
+// namedIssuerPresent says which certificate by c's issuer name is at hand
+// (c itself, one the server sent, a trusted root), or "".
+func namedIssuerPresent(c *x509.Certificate, in ChainInput) string {
+	if bytes.Equal(c.RawSubject, c.RawIssuer) {
+		return "the certificate itself"
+	}
+	for _, der := range in.Served[:min(len(in.Served), maxServed)] {
+		if s, err := parseCertificate(der); err == nil && bytes.Equal(s.RawSubject, c.RawIssuer) {
+			return "a certificate the server sent"
+		}
+	}
+	if len(in.Trust.bySubject[string(c.RawIssuer)]) > 0 {
+		return "a trusted root"
+	}
+	return ""
 }
 
 func describeName(r *ChainResult, leaf *x509.Certificate, in ChainInput, f *findings) {
@@ -186,7 +219,7 @@ func describeServedOrder(best path, in ChainInput, f *findings) {
 	}
 	var sent []*x509.Certificate
 	for _, der := range in.Served[1:min(len(in.Served), maxServed)] {
-		if c, err := x509.ParseCertificate(der); err == nil {
+		if c, err := parseCertificate(der); err == nil {
 			sent = append(sent, c)
 		}
 	}

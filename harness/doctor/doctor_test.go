@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"bytes"
 	"crypto/x509"
 	"net"
 	"strings"
@@ -161,5 +162,26 @@ func TestAnalyzeChainGarbage(t *testing.T) {
 		if r.NetError != "net::ERR_CERT_INVALID" || len(r.Findings) == 0 {
 			t.Errorf("%q: %q %+v", served, r.NetError, r.Findings)
 		}
+	}
+}
+
+// TestParseCertificateNegativeSerial: a certificate Go refuses only for its
+// negative serial is read as Chrome reads it, keeping the bytes as sent.
+func TestParseCertificateNegativeSerial(t *testing.T) {
+	leaf := mint(t, spec{cn: "neg.wsslab.test", dns: []string{"neg.wsslab.test"}}, nil)
+	der := patchSerialNegative(t, leaf.cert.Raw)
+	c, err := parseCertificate(der)
+	if err != nil {
+		t.Fatalf("parseCertificate: %v", err)
+	}
+	if !bytes.Equal(c.Raw, der) || c.SerialNumber.Sign() >= 0 || c.Subject.CommonName != "neg.wsslab.test" {
+		t.Errorf("raw kept %v, serial %v, subject %v", bytes.Equal(c.Raw, der), c.SerialNumber, c.Subject)
+	}
+	// The signature is checked over the bytes as sent: patched, it fails.
+	if c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil {
+		t.Error("signature over the patched TBS verified")
+	}
+	if _, err := parseCertificate([]byte{0x30, 0x03, 0x02, 0x01, 0x80}); err == nil {
+		t.Error("garbage parsed")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wsslab/wsslab/harness"
@@ -26,7 +27,8 @@ type Config struct {
 	// trusts only Private, as a browser with an empty root store would.
 	System        []*x509.Certificate
 	NoSystemRoots bool
-	// Timeout bounds each network step (default 5s).
+	// Timeout bounds the whole examination (default 5s): every dial,
+	// handshake, fetch and read ends when it is used up.
 	Timeout time.Duration
 	// WarnDays: warn when the certificate expires sooner (default WarnDays).
 	WarnDays int
@@ -109,10 +111,17 @@ type ChromeResult struct {
 }
 
 // ExamineError means doctor could not examine the endpoint at all: a bad
-// URL, nothing listening, a timeout, not TLS. Its message is one line.
-type ExamineError struct{ Msg string }
+// URL, nothing listening, a timeout, an interrupt. Its message is one line;
+// Err is the cause, when there is one (context.Canceled for an interrupt).
+type ExamineError struct {
+	Msg string
+	Err error
+}
 
 func (e *ExamineError) Error() string { return e.Msg }
+
+// Unwrap returns the cause.
+func (e *ExamineError) Unwrap() error { return e.Err }
 
 func examineErr(format string, a ...any) error {
 	return &ExamineError{Msg: fmt.Sprintf(format, a...)}
@@ -131,7 +140,8 @@ func certFails(netErr string) Prediction {
 }
 
 func handshakeFails(text string) Prediction {
-	if text == "HTTP Authentication failed; no valid credentials available" {
+	// Measured: these two come without the usual prefix.
+	if text == "HTTP Authentication failed; no valid credentials available" || text == errClosedNoResponse {
 		return fails(text, text)
 	}
 	return fails(text, "Error during WebSocket handshake: "+text)
@@ -141,10 +151,17 @@ var connects = Prediction{Verdict: "connects", Outcome: harness.Connected}
 
 // Examine connects to the endpoint, runs every check and predicts Chrome's
 // result. An *ExamineError means it could not examine the endpoint.
+// cfg.Timeout bounds the whole examination: every step runs within what is
+// left of it, and optional steps (the TLS version sweep, AIA fetches) get a
+// share only, so the steps the prediction needs keep time. Cancelling ctx
+// (an interrupt) ends every dial and read at once.
 func Examine(ctx context.Context, cfg Config) (*Report, error) {
 	t, err := ParseURL(cfg.URL)
 	if err != nil {
 		return nil, &ExamineError{Msg: err.Error()}
+	}
+	if err := checkHeaders(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
@@ -155,9 +172,45 @@ func Examine(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Now.IsZero() {
 		cfg.Now = time.Now()
 	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	r, err := examine(ctx, t, cfg)
+	if err != nil && ctx.Err() == context.Canceled {
+		return nil, &ExamineError{Msg: "interrupted", Err: context.Canceled}
+	}
+	return r, err
+}
+
+// checkHeaders refuses header values that would smuggle extra headers into
+// the upgrade request.
+func checkHeaders(cfg Config) error {
+	if !ValidHeaderValue(cfg.Origin) {
+		return examineErr("the Origin %q contains a control character (CR/LF would start another header)", clip(cfg.Origin))
+	}
+	if !ValidHeaderValue(cfg.Cookie) {
+		return examineErr("the cookie %q contains a control character (CR/LF would start another header)", clip(cfg.Cookie))
+	}
+	for _, p := range cfg.Subprotocols {
+		if !ValidSubprotocol(p) {
+			return examineErr("the subprotocol %q is not a token; new WebSocket() throws a SyntaxError for it", clip(p))
+		}
+	}
+	return nil
+}
+
+// share is a context for an optional step: at most frac of the time left.
+func share(ctx context.Context, frac float64) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Duration(float64(time.Until(d))*frac))
+}
+
+func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	r := &Report{URL: t.URL, Host: t.Host, Port: t.Port, Address: DialAddr(t, cfg.Resolve)}
 	var f findings
-	p := prober{addr: r.Address, timeout: cfg.Timeout}
+	p := prober{addr: r.Address}
 	if t.IP == nil {
 		p.sni = t.Host
 		r.SNI = t.Host
@@ -168,17 +221,29 @@ func Examine(ctx context.Context, cfg Config) (*Report, error) {
 			pred = &x
 		}
 	}
+	finish := func() (*Report, error) {
+		if pred == nil {
+			set(connects)
+		}
+		r.Browser, r.Findings = *pred, f
+		switch {
+		case t.Scheme == "https":
+			r.Browser.Console = ""
+		case r.Browser.Console != "" && r.Browser.Outcome != harness.Blocked:
+			// The line Chrome's console shows (Log.entryAdded).
+			r.Browser.Console = "WebSocket connection to '" + t.URL + "' failed: " + r.Browser.Console
+		}
+		return r, nil
+	}
 	if restrictedPorts[t.Port] {
 		set(certFails("net::ERR_UNSAFE_PORT"))
 		f.add(Error, "unsafe-port", fmt.Sprintf("Chrome refuses to connect to port %d at all (it is on its list of ports of other protocols, net::ERR_UNSAFE_PORT)", t.Port), "Serve the WebSocket on 443 (or another port such as 8443), e.g. behind nginx.")
 	}
 	if !t.TLS() {
-		examinePlain(ctx, t, cfg, r, &f, set)
-		if pred == nil {
-			set(connects)
+		if err := examinePlain(ctx, t, cfg, r, &f, set, pred != nil); err != nil {
+			return nil, err
 		}
-		r.Browser, r.Findings = *pred, f
-		return r, nil
+		return finish()
 	}
 
 	// 1. A handshake as Chrome offers it.
@@ -187,29 +252,82 @@ func Examine(ctx context.Context, cfg Config) (*Report, error) {
 		defer chrome.conn.Close()
 	}
 	badSig := chrome.kind == "bad-signature" && len(chrome.raw) > 0
-	if chrome.err != nil && !badSig {
-		if err := unexaminable(r.Address, chrome); err != nil {
-			return nil, err
+	// Go's client gave up on a certificate it cannot parse, before doctor
+	// saw the chain: read the Certificate message from the wire instead
+	// (Chrome's parser accepts more than Go's).
+	unparsed := false
+	if chrome.kind == "cert-parse" {
+		if raw := p.captureCertificates(ctx); len(raw) > 0 {
+			chrome.raw, unparsed = raw, true
 		}
 	}
-	// 2. Which versions the server accepts at all.
-	r.TLS = &TLSInfo{Versions: map[string]bool{}, ChromeCompatible: chrome.err == nil || badSig}
+	if chrome.err != nil && !badSig && !unparsed {
+		if err := unexaminable(r.Address, chrome); err != nil {
+			if pred != nil {
+				// Chrome stops before connecting; what is behind the
+				// port does not change that.
+				f.add(Info, "tcp", err.Error(), "")
+				return finish()
+			}
+			return nil, err
+		}
+		if x, ok := notTLS(ctx, t, p, chrome, &f); ok {
+			set(x)
+			return finish()
+		}
+	}
+	// 2. Which versions the server accepts at all: optional, in parallel,
+	// within a third of the time left.
+	r.TLS = &TLSInfo{Versions: map[string]bool{}, ChromeCompatible: chrome.err == nil || badSig || unparsed}
 	var wide handshake
-	for _, v := range []uint16{tls.VersionTLS13, tls.VersionTLS12, tls.VersionTLS11, tls.VersionTLS10} {
-		h := p.try(ctx, wideConfig(v, v), false)
-		r.TLS.Versions[versionNames[v]] = h.err == nil || h.kind == "bad-signature"
+	versions := []uint16{tls.VersionTLS13, tls.VersionTLS12, tls.VersionTLS11, tls.VersionTLS10}
+	results := make([]handshake, len(versions))
+	sweep, cancelSweep := share(ctx, 1.0/3)
+	var wg sync.WaitGroup
+	for i, v := range versions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = p.try(sweep, wideConfig(v, v), false)
+		}()
+	}
+	wg.Wait()
+	cancelSweep()
+	var unanswered []string
+	for i, v := range versions {
+		h := results[i]
+		if h.kind == "timeout" || h.kind == "stalled" {
+			unanswered = append(unanswered, versionNames[v])
+		}
+		r.TLS.Versions[versionNames[v]] = h.err == nil || h.kind == "bad-signature" || h.kind == "cert-parse"
 		if h.err == nil && wide.raw == nil {
 			wide = h
 		}
 	}
+	if len(unanswered) > 0 && ctx.Err() == nil {
+		f.add(Info, "tls-versions", "no answer in the time given to the version check for "+strings.Join(unanswered, ", ")+" (a server that answers only some connections?); reported as not accepted", "")
+	}
 	hs := chrome
-	if chrome.err != nil && !badSig {
-		if wide.raw == nil {
+	if chrome.err != nil && !badSig && !unparsed {
+		// Chrome names the alert its ClientHello got; a refusal without
+		// one, where other handshakes work, is a version or suite mismatch.
+		netErr := "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"
+		if chrome.alert >= 0 {
+			netErr = alertNetError(chrome.alert)
+		}
+		if wide.raw == nil && chrome.alert < 0 {
 			return nil, examineErr("TLS handshake with %s failed for every TLS version: %s", r.Address, clip(chrome.err.Error()))
 		}
+		set(certFails(netErr))
+		if netErr != "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH" || wide.raw == nil {
+			describeAlert(chrome.alert, t, &f)
+		} else {
+			describeTLSMismatch(r.TLS, &f)
+		}
+		if wide.raw == nil {
+			return finish()
+		}
 		hs = wide
-		set(certFails("net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"))
-		describeTLSMismatch(r.TLS, &f)
 	}
 	st := hs.state
 	r.TLS.Version, r.TLS.CipherSuite, r.TLS.ALPN = versionNames[st.Version], tls.CipherSuiteName(st.CipherSuite), st.NegotiatedProtocol
@@ -220,7 +338,7 @@ func Examine(ctx context.Context, cfg Config) (*Report, error) {
 		f.add(Info, "tls-versions", "the server does not offer TLS 1.3; Chrome is fine with TLS 1.2", "Enable TLS 1.3 when the server supports it.")
 	}
 
-	// 3. The certificate chain.
+	// 3. The certificate chain (AIA fetches: half the time left at most).
 	system := cfg.System
 	if system == nil && !cfg.NoSystemRoots {
 		system = SystemRoots()
@@ -228,10 +346,12 @@ func Examine(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.NoSystemRoots {
 		system = nil
 	}
+	aiaCtx, cancelAIA := share(ctx, 0.5)
 	chain := AnalyzeChain(ChainInput{
 		Host: t.Host, Served: hs.raw, Trust: NewTrust(system, cfg.Private), Now: cfg.Now,
-		FetchAIA: aiaFetcher(cfg), WarnDays: cfg.WarnDays,
+		FetchAIA: aiaFetcher(aiaCtx, cfg), WarnDays: cfg.WarnDays,
 	})
+	cancelAIA()
 	r.Chain = chain
 	if leaf := chain.Leaf(); leaf != nil && chrome.err == nil {
 		if alg := leafSignatureUnsupported(leaf); alg != "" {
@@ -262,6 +382,8 @@ func Examine(ctx context.Context, cfg Config) (*Report, error) {
 		conn := net.Conn(nil)
 		if hs.conn != nil {
 			conn = hs.conn
+		} else if unparsed {
+			f.add(Info, "ws-upgrade-unchecked", "the WebSocket upgrade was not checked: Go's TLS client cannot complete a handshake with a certificate it cannot parse (Chrome's parser is more lenient)", "")
 		} else if !badSig {
 			if h := p.try(ctx, wideConfig(tls.VersionTLS10, tls.VersionTLS13), true); h.conn != nil {
 				conn = h.conn
@@ -269,58 +391,114 @@ func Examine(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 		if conn != nil {
-			with := upgrade(conn, t, cfg.Origin, cfg.Subprotocols, cfg.Cookie, cfg.Timeout)
+			with := upgrade(ctx, conn, t, cfg.Origin, cfg.Subprotocols, cfg.Cookie, true)
 			r.WebSocket.WithOrigin = &with
-			var without Handshake
+			if with.Err != "" && pred == nil {
+				return nil, examineErr("%s completed TLS but did not answer the WebSocket upgrade request: %s", r.Address, with.Err)
+			}
 			if h := p.try(ctx, wideConfig(tls.VersionTLS10, tls.VersionTLS13), true); h.conn != nil {
-				without = upgrade(h.conn, t, "", cfg.Subprotocols, cfg.Cookie, cfg.Timeout)
+				without := upgrade(ctx, h.conn, t, "", cfg.Subprotocols, cfg.Cookie, true)
 				h.conn.Close()
 				r.WebSocket.WithoutOrigin = &without
-			}
-			if with.Err != "" && pred == nil {
-				return nil, examineErr("%s completed TLS but the WebSocket upgrade failed: %s", r.Address, with.Err)
 			}
 			describeUpgrade(r.WebSocket, t, cfg, &f, set)
 		}
 	}
-	if pred == nil {
-		set(connects)
-	}
-	r.Browser, r.Findings = *pred, f
-	switch {
-	case t.Scheme == "https":
-		r.Browser.Console = ""
-	case r.Browser.Console != "":
-		// The line Chrome's console shows (Log.entryAdded).
-		r.Browser.Console = "WebSocket connection to '" + t.URL + "' failed: " + r.Browser.Console
-	}
-	return r, nil
+	return finish()
 }
+
+// notTLS predicts Chrome's error when the port answered a TLS ClientHello
+// with something that is not TLS, or closed: Chrome's TLS client fails with
+// net::ERR_SSL_PROTOCOL_ERROR (measured against a plain ws:// server, plain
+// HTTP, an SSH banner and garbage), or with the connection's own error
+// when it closed before answering (measured: ERR_CONNECTION_CLOSED, and
+// ERR_CONNECTION_RESET when the reset came first; which one depends on
+// timing, so doctor says what it saw itself).
+func notTLS(ctx context.Context, t Target, p prober, h handshake, f *findings) (Prediction, bool) {
+	switch h.kind {
+	case "closed":
+		f.add(Error, "tls-closed", "the server closed the connection without answering the TLS handshake (a TLS server that refuses this name or client, or not a TLS server)", "Check the server's TLS configuration and its logs; check the port is the TLS one.")
+		return certFails("net::ERR_CONNECTION_CLOSED"), true
+	case "reset":
+		f.add(Error, "tls-closed", "the server reset the connection without answering the TLS handshake (a TLS server that refuses this name or client, or not a TLS server)", "Check the server's TLS configuration and its logs; check the port is the TLS one.")
+		return certFails("net::ERR_CONNECTION_RESET"), true
+	case "not-tls":
+	default:
+		return Prediction{}, false
+	}
+	what := describeNonTLS(h.firstBytes)
+	// Is it the WebSocket server itself, without TLS? Ask it over plain
+	// TCP, as ws:// would.
+	plain := t
+	plain.Scheme = "ws"
+	// Half the time left at most: the prediction does not depend on it.
+	pctx, cancel := share(ctx, 0.5)
+	defer cancel()
+	if conn, err := p.dial(pctx); err == nil {
+		hs := upgrade(pctx, conn, plain, "", nil, "", false)
+		conn.Close()
+		if hs.Err == "" && hs.ChromeError == "" {
+			what = "plain WebSocket (ws://), accepting the upgrade without TLS"
+		} else if hs.Status != 0 {
+			what = fmt.Sprintf("plain HTTP (it answered an HTTP request with %d)", hs.Status)
+		}
+	}
+	f.add(Error, "not-tls", "the port does not speak TLS: it is "+what+"; a wss:// URL makes Chrome start a TLS handshake there, which fails",
+		"Serve TLS on this port, or dial ws:// (only from http:// pages or to localhost). Python websockets: ssl_context.load_cert_chain() returns None, so websockets.serve(..., ssl=ctx.load_cert_chain(...)) passes ssl=None and serves plain ws://: build the context first (ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain('fullchain.pem', 'privkey.pem')), then pass ssl=ctx. Behind a proxy: terminate TLS there (nginx listen 443 ssl).")
+	return certFails("net::ERR_SSL_PROTOCOL_ERROR"), true
+}
+
+func describeNonTLS(first string) string {
+	switch {
+	case strings.HasPrefix(first, "HTTP/"):
+		return "plain HTTP"
+	case strings.HasPrefix(first, "SSH-"):
+		return "an SSH server (" + clip(strings.TrimRight(first, ".")) + ")"
+	}
+	return fmt.Sprintf("an unknown protocol (it sent %q)", clip(first))
+}
+
+// chromeStall is what Chrome does with a server that accepts and never
+// answers (measured with Chromium 156: "WebSocket opening handshake timed
+// out" after 30 s when the TLS handshake stalls, after 240 s when the HTTP
+// response never comes). An outcome that far off is not predicted: doctor
+// says it got no answer (exit 2), as for an unreachable server.
+const chromeStall = "Chrome would give up with \"WebSocket opening handshake timed out\" (after 30 s in TLS, 240 s waiting for HTTP)"
 
 // unexaminable turns a failed Chrome-like handshake into an ExamineError
 // when the endpoint cannot be examined at all.
 func unexaminable(addr string, h handshake) error {
 	switch h.kind {
 	case "dial":
-		return &ExamineError{Msg: describeDialErr(addr, h.err)}
+		return &ExamineError{Msg: describeDialErr(addr, h.err), Err: h.err}
+	case "interrupted":
+		return &ExamineError{Msg: "interrupted", Err: h.err}
 	case "timeout":
-		return examineErr("%s accepted the connection but sent nothing back (no TLS ServerHello): not a TLS server, or a stuck one", addr)
+		return &ExamineError{Msg: fmt.Sprintf("%s accepted the connection but sent nothing back within the time limit (no TLS ServerHello): a stuck server, or one that waits for the client to speak something else; %s", addr, chromeStall), Err: h.err}
 	case "stalled":
-		return examineErr("%s started a TLS handshake but stalled: timed out", addr)
-	case "not-tls":
-		what := "something that is not TLS"
-		if strings.HasPrefix(h.firstBytes, "HTTP/") {
-			what = "plain HTTP"
-		} else if strings.HasPrefix(h.firstBytes, "SSH-") {
-			what = "SSH"
-		}
-		return examineErr("%s does not speak TLS: it answered with %s (%q); is it a ws:// or http:// port?", addr, what, clip(h.firstBytes))
-	case "closed":
-		return examineErr("%s closed the connection without answering the TLS handshake", addr)
+		return &ExamineError{Msg: fmt.Sprintf("%s started a TLS handshake but stalled: timed out; %s", addr, chromeStall), Err: h.err}
 	case "cert-parse":
-		return examineErr("%s sent a certificate that cannot be parsed: %s", addr, clip(h.err.Error()))
+		return &ExamineError{Msg: fmt.Sprintf("%s sent a certificate that cannot be parsed: %s", addr, clip(h.err.Error())), Err: h.err}
 	}
 	return nil
+}
+
+// describeAlert explains a TLS alert the server answered Chrome's
+// ClientHello with.
+func describeAlert(desc int, t Target, f *findings) {
+	msg := fmt.Sprintf("the server answers the TLS ClientHello with the alert %s, for every TLS version", alertName(desc))
+	fix := "Check the server's TLS configuration and its error log for this name and port."
+	switch alertNetError(desc) {
+	case "net::ERR_SSL_UNRECOGNIZED_NAME_ALERT":
+		msg = fmt.Sprintf("the server has no certificate for the name %q (TLS alert unrecognized_name): the name does not match any of its sites", t.Host)
+		fix = "Add a site (nginx server_name " + t.Host + ") with a certificate for this name; nginx sends this alert from a default server with ssl_reject_handshake on."
+	case "net::ERR_BAD_SSL_CLIENT_AUTH_CERT":
+		msg += ": it wants a client certificate, which a page's WebSocket cannot present unless the browser has one installed"
+		fix = "Do not require client certificates (mutual TLS) on a port pages connect to, or install the client certificate in every browser."
+	case "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH":
+		fix = "Enable TLS 1.2 and 1.3 with a modern cipher configuration (Mozilla's \"intermediate\" profile, ssl-config.mozilla.org)."
+	}
+	f.add(Error, "tls-alert", msg, fix)
 }
 
 func describeTLSMismatch(ti *TLSInfo, f *findings) {
@@ -356,8 +534,18 @@ func describeUpgrade(ws *WebSocketInfo, t Target, cfg Config, f *findings, set f
 		return
 	}
 	set(handshakeFails(with.ChromeError))
+	useWSS := ""
+	if with.TLSPort {
+		useWSS = fmt.Sprintf("the port speaks TLS: the URL should be wss://%s%s", t.HostHeader(), t.Path)
+	}
+	if with.Status == 0 {
+		describeNotHTTP(with, useWSS, f)
+		return
+	}
 	noOriginOK := without != nil && without.ChromeError == ""
 	switch {
+	case useWSS != "":
+		f.add(Error, "ws-plain-to-tls", fmt.Sprintf("the server answered the plain-HTTP upgrade request with HTTP %d: %s (a TLS server answering an HTTP request it cannot read)", with.Status, useWSS), "Use wss:// for a TLS port.")
 	case noOriginOK && with.Status != without.Status:
 		f.add(Error, "ws-origin", fmt.Sprintf("the server rejects the upgrade from a page at %s (HTTP %d) but accepts it without an Origin header, as Postman sends it: it checks Origin", with.Origin, with.Status),
 			"Allow your front end's origin on the server (e.g. CheckOrigin / allowed_origins / verifyClient), and re-check with --origin https://your.app.")
@@ -366,7 +554,7 @@ func describeUpgrade(ws *WebSocketInfo, t Target, cfg Config, f *findings, set f
 			"Authenticate with a cookie, a token in the URL (?token=...) or a subprotocol (new WebSocket(url, ['bearer.TOKEN'])), or a ticket from an authenticated HTTP call.")
 	case strings.Contains(with.ChromeError, "Sec-WebSocket-Protocol"):
 		f.add(Error, "ws-subprotocol", with.ChromeError, "The server must echo exactly one of the subprotocols the page offers, and none when it offers none. Offer it in the page: new WebSocket(url, ['proto']); check with --subprotocol proto.")
-	case with.Status != 0 && with.Status != http.StatusSwitchingProtocols:
+	case with.Status != http.StatusSwitchingProtocols:
 		fix := "Check the server's route and its upgrade conditions; the body of the response often says why."
 		if with.Status == http.StatusBadRequest && len(cfg.Subprotocols) == 0 {
 			fix = "A 400 often means the server requires a subprotocol or a query parameter; check with --subprotocol NAME."
@@ -380,34 +568,96 @@ func describeUpgrade(ws *WebSocketInfo, t Target, cfg Config, f *findings, set f
 	}
 }
 
-// examinePlain handles ws://: mixed content first, then the upgrade.
-func examinePlain(ctx context.Context, t Target, cfg Config, r *Report, f *findings, set func(Prediction)) {
+// describeNotHTTP explains an answer to the upgrade request that Chrome's
+// HTTP parser rejects.
+func describeNotHTTP(h *Handshake, useWSS string, f *findings) {
+	fix := "Point the URL at the WebSocket server's port; check what listens there (ss -ltnp) and any proxy in front of it."
+	if useWSS != "" {
+		fix = "Use wss:// for a TLS port."
+	}
+	sent := fmt.Sprintf("it sent %d bytes starting %q", h.Received, clip(h.First))
+	var msg string
+	switch h.ChromeError {
+	case errInvalidHTTP:
+		what := "not HTTP"
+		if strings.HasPrefix(h.First, "SSH-") {
+			what = "an SSH server's banner"
+		}
+		msg = "the answer to the upgrade request is " + what + " (" + sent + "); Chrome would read it as HTTP/0.9, which it refuses"
+	case errTooBig:
+		msg = fmt.Sprintf("the response headers go on past %d KiB, Chrome's limit, without ending", maxResponseHeaders>>10)
+		fix = "Check what the server (or a proxy in front of it) sends: a response with that many headers is a bug or a loop."
+	case errClosedMidHeaders, errTruncated:
+		msg = "the server closed the connection in the middle of its response headers (" + sent + ")"
+		fix = "Check the server's logs for a crash or a limit; check any proxy in front of it."
+	case errClosedNoResponse:
+		msg = "the server closed the connection without answering the upgrade request"
+		fix = "Check the server's logs; check that this path serves WebSockets and that a proxy forwards Upgrade and Connection headers."
+	case errReset:
+		msg = "the server reset the connection while Chrome waited for the upgrade response"
+		fix = "Check the server's logs; check any proxy or firewall in front of it."
+	default:
+		msg = "the server's answer to the upgrade request fails in Chrome: " + h.ChromeError
+	}
+	if useWSS != "" {
+		msg += "; " + useWSS
+	}
+	f.add(Error, "ws-not-http", msg, fix)
+}
+
+// examinePlain handles ws://: mixed content first, then the upgrade over
+// plain TCP, judged as Chrome's HTTP parser and handshake checks would.
+// decided: Chrome fails before connecting whatever the server does.
+func examinePlain(ctx context.Context, t Target, cfg Config, r *Report, f *findings, set func(Prediction), decided bool) error {
 	if !potentiallyTrustworthy(t) {
 		console := fmt.Sprintf("Mixed Content: The page at '%s/' was loaded over HTTPS, but attempted to connect to the insecure WebSocket endpoint '%s'. This request has been blocked; this endpoint must be available over WSS.", cfg.Origin, t.URL)
 		set(Prediction{Verdict: "fails", Outcome: harness.Blocked, Console: console})
+		decided = true
 		f.add(Error, "mixed-content", "a page served over https:// cannot open ws://"+t.HostHeader()+": Chrome blocks it before connecting (Mixed Content), with no error event and no close code",
 			"Serve the socket over TLS and use wss://"+t.HostHeader()+t.Path+" (e.g. nginx terminating TLS and proxying to ws://127.0.0.1:PORT).")
 	} else {
 		f.add(Info, "mixed-content", "Chrome lets https:// pages open ws:// to localhost and loopback addresses only; the same page will be blocked against any other host", "Use wss:// in production.")
 	}
-	p := prober{addr: r.Address, timeout: cfg.Timeout}
+	p := prober{addr: r.Address}
 	conn, err := p.dial(ctx)
 	if err != nil {
-		if r.Browser.Verdict == "" {
-			f.add(Info, "tcp", describeDialErr(r.Address, err), "")
+		if ctx.Err() == context.Canceled {
+			return &ExamineError{Msg: "interrupted", Err: err}
 		}
-		return
+		if decided {
+			f.add(Info, "tcp", describeDialErr(r.Address, err), "")
+			return nil
+		}
+		return &ExamineError{Msg: describeDialErr(r.Address, err), Err: err}
 	}
-	defer conn.Close()
 	r.WebSocket = &WebSocketInfo{}
-	with := upgrade(conn, t, cfg.Origin, cfg.Subprotocols, cfg.Cookie, cfg.Timeout)
+	with := upgrade(ctx, conn, t, cfg.Origin, cfg.Subprotocols, cfg.Cookie, false)
+	conn.Close()
 	r.WebSocket.WithOrigin = &with
+	if with.Err != "" {
+		if decided {
+			return nil
+		}
+		if ctx.Err() == context.Canceled {
+			return &ExamineError{Msg: "interrupted", Err: context.Canceled}
+		}
+		return examineErr("%s accepted the connection but did not answer the WebSocket upgrade request: %s; %s", r.Address, with.Err, chromeStall)
+	}
 	if c2, err := p.dial(ctx); err == nil {
-		without := upgrade(c2, t, "", cfg.Subprotocols, cfg.Cookie, cfg.Timeout)
+		without := upgrade(ctx, c2, t, "", cfg.Subprotocols, cfg.Cookie, false)
 		r.WebSocket.WithoutOrigin = &without
 		c2.Close()
 	}
+	if with.ChromeError != "" {
+		// Is the port a TLS one? Chrome never finds out, but it is the
+		// usual reason an HTTP request gets a strange answer.
+		tctx, cancel := share(ctx, 0.5)
+		h := prober{addr: r.Address, sni: r.SNI}.try(tctx, wideConfig(tls.VersionTLS10, tls.VersionTLS13), false)
+		cancel()
+		with.TLSPort = h.err == nil || h.kind == "tls" || h.kind == "bad-signature" || h.kind == "cert-parse"
+	}
 	describeUpgrade(r.WebSocket, t, cfg, f, set)
+	return nil
 }
 
 // potentiallyTrustworthy: hosts Chrome lets an https page reach over ws://.
@@ -420,7 +670,7 @@ func potentiallyTrustworthy(t Target) bool {
 
 // aiaFetcher fetches caIssuers URLs over plain HTTP, with the same
 // --resolve overrides and timeout.
-func aiaFetcher(cfg Config) func(string) ([]byte, error) {
+func aiaFetcher(ctx context.Context, cfg Config) func(string) ([]byte, error) {
 	tr := &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -430,13 +680,17 @@ func aiaFetcher(cfg Config) func(string) ([]byte, error) {
 					addr = net.JoinHostPort(o.Addr, port)
 				}
 			}
-			d := net.Dialer{Timeout: cfg.Timeout}
+			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
 		},
 	}
-	client := &http.Client{Transport: tr, Timeout: cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return func(u string) ([]byte, error) {
-		resp, err := client.Get(u)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			return nil, err
 		}

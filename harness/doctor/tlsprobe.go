@@ -12,7 +12,7 @@ import (
 	"io"
 	"net"
 	"strings"
-	"time"
+	"syscall"
 )
 
 // chromeSuites are the TLS 1.2 cipher suites Chromium 156 offers (read
@@ -45,27 +45,33 @@ type handshake struct {
 	raw   [][]byte
 	conn  *tls.Conn
 	err   error
-	// kind classifies a failure: "dial", "timeout", "not-tls", "closed",
-	// "tls" (a TLS-level refusal), "cert-parse".
+	// kind classifies a failure: "dial", "timeout", "stalled", "not-tls",
+	// "closed", "reset" (before any answer), "tls" (a TLS-level refusal),
+	// "cert-parse", "bad-signature", "interrupted".
 	kind string
 	// firstBytes is what a non-TLS server answered.
 	firstBytes string
+	// alert is the TLS alert the server answered with before any
+	// handshake message (read from the wire), or -1.
+	alert int
 }
 
+// prober connects to one address. Every dial, handshake and read ends at
+// the deadline of the context it is given (the examination's), or at once
+// when that context is cancelled.
 type prober struct {
-	addr    string
-	sni     string
-	timeout time.Duration
+	addr string
+	sni  string
 }
 
 func (p prober) dial(ctx context.Context) (net.Conn, error) {
-	d := net.Dialer{Timeout: p.timeout}
+	var d net.Dialer
 	return d.DialContext(ctx, "tcp", p.addr)
 }
 
 // try runs one TLS handshake with cfg; keep leaves the connection open.
 func (p prober) try(ctx context.Context, cfg *tls.Config, keep bool) handshake {
-	var h handshake
+	h := handshake{alert: -1}
 	cfg = cfg.Clone()
 	cfg.ServerName = p.sni
 	// Verification is doctor's own (the Chrome model); the raw chain is
@@ -81,13 +87,18 @@ func (p prober) try(ctx context.Context, cfg *tls.Config, keep bool) handshake {
 		return h
 	}
 	rec := &recorder{Conn: raw}
-	raw.SetDeadline(time.Now().Add(p.timeout))
+	if d, ok := ctx.Deadline(); ok {
+		raw.SetDeadline(d)
+	}
 	c := tls.Client(rec, cfg)
 	err = c.HandshakeContext(ctx)
+	// The examination's deadline stays on the connection: later reads
+	// (the upgrade) are bound to it too.
 	if err != nil {
 		h.err = err
 		h.kind = classifyTLSErr(err, rec)
 		h.firstBytes = rec.first()
+		h.alert = rec.alert()
 		raw.Close()
 		return h
 	}
@@ -111,11 +122,18 @@ func classifyTLSErr(err error, rec *recorder) string {
 			return "timeout"
 		}
 		return "stalled"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), strings.Contains(err.Error(), "connection reset"):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		if rec.n == 0 {
 			return "closed"
 		}
 		return "tls"
+	case errors.Is(err, syscall.ECONNRESET):
+		if rec.n == 0 {
+			return "reset"
+		}
+		return "tls"
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
 	case strings.Contains(err.Error(), "failed to parse certificate"):
 		return "cert-parse"
 	case strings.Contains(err.Error(), "invalid signature by the server certificate"):
@@ -132,25 +150,65 @@ type recorder struct {
 	net.Conn
 	buf []byte
 	n   int
+	// keepAll keeps everything read (up to maxRecorded) in all.
+	keepAll bool
+	all     []byte
 }
+
+// maxRecorded bounds what a recorder keeps: a Certificate message of
+// maxServed large certificates fits.
+const maxRecorded = 1 << 20
 
 func (r *recorder) Read(p []byte) (int, error) {
 	n, err := r.Conn.Read(p)
 	if len(r.buf) < 64 {
 		r.buf = append(r.buf, p[:min(n, 64-len(r.buf))]...)
 	}
+	if r.keepAll && len(r.all) < maxRecorded {
+		r.all = append(r.all, p[:min(n, maxRecorded-len(r.all))]...)
+	}
 	r.n += n
 	return n, err
 }
 
-func (r *recorder) first() string {
-	s := strings.Map(func(c rune) rune {
-		if c < 0x20 || c > 0x7e {
-			return '.'
-		}
-		return c
-	}, string(r.buf))
-	return s
+func (r *recorder) first() string { return printable(r.buf) }
+
+// alert is the description of a plaintext alert record that is the first
+// thing the server sent (content type 21, then version, length 2, level,
+// description), or -1.
+func (r *recorder) alert() int {
+	if len(r.buf) >= 7 && r.buf[0] == 21 && r.buf[3] == 0 && r.buf[4] == 2 {
+		return int(r.buf[6])
+	}
+	return -1
+}
+
+// alertNetError is the net error Chrome reports when the server answers its
+// ClientHello with alert desc, measured with Chromium 156 for every alert
+// listed (and internal_error, access_denied, decode_error, illegal_parameter,
+// close_notify, which give the default).
+func alertNetError(desc int) string {
+	switch desc {
+	case 112: // unrecognized_name
+		return "net::ERR_SSL_UNRECOGNIZED_NAME_ALERT"
+	case 40, 70, 71: // handshake_failure, protocol_version, insufficient_security
+		return "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"
+	case 42, 43, 44, 45, 46, 48, 116: // bad/unsupported/revoked/expired/unknown certificate, unknown_ca, certificate_required
+		return "net::ERR_BAD_SSL_CLIENT_AUTH_CERT"
+	}
+	return "net::ERR_SSL_PROTOCOL_ERROR"
+}
+
+var alertNames = map[int]string{0: "close_notify", 10: "unexpected_message", 40: "handshake_failure", 42: "bad_certificate",
+	43: "unsupported_certificate", 44: "certificate_revoked", 45: "certificate_expired", 46: "certificate_unknown",
+	47: "illegal_parameter", 48: "unknown_ca", 49: "access_denied", 50: "decode_error", 70: "protocol_version",
+	71: "insufficient_security", 80: "internal_error", 112: "unrecognized_name", 116: "certificate_required"}
+
+func alertName(desc int) string {
+	if n, ok := alertNames[desc]; ok {
+		return n
+	}
+	return fmt.Sprintf("alert %d", desc)
 }
 
 func chromeConfig() *tls.Config {

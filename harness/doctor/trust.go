@@ -5,6 +5,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 )
 
@@ -27,7 +29,7 @@ func SystemRoots() []*x509.Certificate {
 		files = []string{f}
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := ReadCertFile(f)
 		if err != nil {
 			continue
 		}
@@ -39,15 +41,65 @@ func SystemRoots() []*x509.Certificate {
 	return nil
 }
 
-// LoadCA reads a --ca file: one or more PEM certificates, or one DER one.
-func LoadCA(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
+// MaxCertFile bounds every certificate file doctor reads: the bundle of
+// every public root is about 200 KiB, so anything larger is not one (and
+// /dev/zero or a runaway pipe must not fill memory).
+const MaxCertFile = 8 << 20
+
+// ErrNotCertFile: the path is a device, a directory or a socket, or larger
+// than MaxCertFile.
+var ErrNotCertFile = errors.New("not a certificate file")
+
+// ReadCertFile reads a regular file or a pipe (a shell's <(...)), at most
+// MaxCertFile bytes of it.
+func ReadCertFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("--ca %s: %v", clip(path), unwrapPath(err))
+		return nil, unwrapPath(err)
+	}
+	if !fi.Mode().IsRegular() && fi.Mode()&fs.ModeNamedPipe == 0 {
+		return nil, fmt.Errorf("%s: %w: it is a %s", clip(path), ErrNotCertFile, kind(fi.Mode()))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxCertFile+1))
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	if len(data) > MaxCertFile {
+		return nil, fmt.Errorf("%s: %w: larger than %d MiB", clip(path), ErrNotCertFile, MaxCertFile>>20)
+	}
+	return data, nil
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeCharDevice != 0, m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
+// LoadCA reads a root file: one or more PEM certificates, or one DER one.
+// Errors name the path (cmd adds the flag).
+func LoadCA(path string) ([]*x509.Certificate, error) {
+	data, err := ReadCertFile(path)
+	if err != nil {
+		if errors.Is(err, ErrNotCertFile) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: %w", clip(path), err)
 	}
 	certs, err := ParseCerts(data)
 	if err != nil {
-		return nil, fmt.Errorf("--ca %s: %v", clip(path), err)
+		return nil, fmt.Errorf("%s: %w", clip(path), err)
 	}
 	return certs, nil
 }
