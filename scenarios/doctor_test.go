@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/wsslab/wsslab/harness"
-	"github.com/wsslab/wsslab/harness/doctor"
+	"github.com/wsslab/wsslab/doctor"
 )
 
 // TestDoctorAgreesWithChrome runs doctor on every scenario of the table and

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/wsslab/wsslab/harness"
-	"github.com/wsslab/wsslab/harness/doctor"
+	"github.com/wsslab/wsslab/doctor"
 )
 
 func init() {

@@ -354,7 +354,7 @@ func listenTLS(t *testing.T, cfg *tls.Config) string {
 
 // TestDoctorWrongServer: a server that is not what the URL says gets the
 // exact error real Chromium 156 reported for it (measured in
-// harness/doctor's probe cases), exit 1, and a finding naming the cause.
+// doctor's probe cases), exit 1, and a finding naming the cause.
 func TestDoctorWrongServer(t *testing.T) {
 	l := newDoctorLab(t)
 	plainWS := func(t *testing.T) string {

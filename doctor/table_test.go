@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsslab/wsslab/harness/doctor"
+	"github.com/wsslab/wsslab/doctor"
 	"github.com/wsslab/wsslab/scenarios"
 )
 
