@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
@@ -125,6 +127,9 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 	case <-startCtx.Done():
 		return nil, fmt.Errorf("harness: start chromium (%s): %w", exe, startCtx.Err())
 	}
+	if err := TrackBrowser(bctx, dir); err != nil {
+		return nil, err
+	}
 	v, err := chromedp.CallBrowser(bctx, browser.GetVersion, cdp.Empty{})
 	if err != nil {
 		return nil, fmt.Errorf("harness: chromium version: %w", err)
@@ -183,7 +188,7 @@ func (b *Browser) Close() {
 		}
 		// Chromium children (zygote, crashpad) can outlive the main process
 		// for a moment and write into the profile while it is removed.
-		KillUsing(b.dir)
+		KillTracked(b.dir)
 		RemoveSingletonDir(filepath.Join(b.dir, "profile"))
 		os.RemoveAll(b.dir)
 	})
@@ -193,6 +198,13 @@ func (b *Browser) Close() {
 // chromedp's defaults, headless, quiet on the closed network, plain TCP+TLS,
 // no proxy from the environment, and no sandbox when root (Chromium's
 // sandbox cannot run as root). None of them touches certificate checks.
+//
+// profile must be DIR/profile for a DIR made by MkdirTemp: HOME, the XDG
+// dirs and (when its paths stay short enough for a unix socket) TMPDIR
+// point inside DIR, so the browser writes nothing into the user's HOME,
+// config or cache. The browser leads a process group of its own and dies
+// with the thread that started it (Pdeathsig); TrackBrowser records the
+// group in DIR so that only it is killed at cleanup.
 func AllocatorOptions(exe, profile string) []chromedp.ExecAllocatorOption {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
@@ -202,11 +214,44 @@ func AllocatorOptions(exe, profile string) []chromedp.ExecAllocatorOption {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("no-proxy-server", true),
+		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+			cmd.Env = append(cmd.Env, BrowserEnv(filepath.Dir(profile))...)
+		}),
 	)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox)
 	}
 	return opts
+}
+
+// maxSocketPath is what a unix socket path may hold (sun_path, 108 bytes,
+// with its NUL), less room for Chromium's org.chromium.Chromium.XXXXXX/
+// SingletonSocket below TMPDIR.
+const maxSocketPath = 107 - len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
+
+// BrowserEnv makes home/, tmp/ and xdg/{config,cache,data,state,runtime}
+// inside dir and returns the environment that points a browser at them.
+// TMPDIR moves only when dir is short enough for Chromium's singleton
+// socket below it; otherwise the socket's dir stays in the usual TMPDIR
+// (RemoveSingletonDir removes it).
+func BrowserEnv(dir string) []string {
+	vars := []struct{ name, sub string }{
+		{"HOME", "home"},
+		{"XDG_CONFIG_HOME", "xdg/config"}, {"XDG_CACHE_HOME", "xdg/cache"},
+		{"XDG_DATA_HOME", "xdg/data"}, {"XDG_STATE_HOME", "xdg/state"},
+		{"XDG_RUNTIME_DIR", "xdg/runtime"},
+	}
+	if len(filepath.Join(dir, "tmp")) <= maxSocketPath {
+		vars = append(vars, struct{ name, sub string }{"TMPDIR", "tmp"})
+	}
+	var env []string
+	for _, v := range vars {
+		p := filepath.Join(dir, v.sub)
+		os.MkdirAll(p, 0o700)
+		env = append(env, v.name+"="+p)
+	}
+	return env
 }
 
 // RemoveSingletonDir removes the $TMPDIR/org.chromium.Chromium.XXXXXX

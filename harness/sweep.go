@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,16 +11,40 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/wsslab/wsslab/internal/owner"
 )
 
-// tempPrefix starts every temp dir wsslab makes: wsslab-KIND-PID-RANDOM. The
-// PID lets a later run tell a dead run's leftovers from a live run's dirs.
+// tempPrefix starts every temp dir wsslab makes: wsslab-KIND-RANDOM. The name
+// is for people; what makes a dir wsslab's is its owner record (owner.Marker),
+// written when it is made.
 const tempPrefix = "wsslab-"
 
-// MkdirTemp makes a temp dir for this process, named so SweepStale can find
-// it once this process is gone (killed by -timeout or SIGKILL, say).
+// procsFile, in a wsslab temp dir, lists the process groups wsslab started
+// that use the dir (a browser and its children), one "PID START" per line.
+const procsFile = ".wsslab-procs"
+
+// MkdirTemp makes a temp dir for this process and writes its owner record
+// into it, so that SweepStale can tell, once this process is gone (killed
+// by -timeout or SIGKILL, say), that the dir is a dead wsslab run's.
 func MkdirTemp(parent, kind string) (string, error) {
-	return os.MkdirTemp(parent, fmt.Sprintf("%s%s-%d-", tempPrefix, kind, os.Getpid()))
+	dir, err := os.MkdirTemp(parent, tempPrefix+kind+"-")
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, owner.Marker), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		_, err = f.WriteString(owner.Self().String())
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("harness: owner record in %s: %w", dir, err)
+	}
+	return dir, nil
 }
 
 // TB is the part of testing.TB that MkdirTempFor needs.
@@ -30,9 +55,9 @@ type TB interface {
 }
 
 // MkdirTempFor is a temp dir for a test that starts a browser: removed by
-// tb.Cleanup like t.TempDir, but named like MkdirTemp, so that when the test
-// process is killed first (go test -timeout) the next run's SweepStale
-// removes it and kills what still uses it.
+// tb.Cleanup like t.TempDir (after killing the processes TrackProcess
+// recorded in it), but made by MkdirTemp, so that when the test process is
+// killed first (go test -timeout) the next run's SweepStale removes it.
 func MkdirTempFor(tb TB, kind string) string {
 	tb.Helper()
 	dir, err := MkdirTemp("", kind)
@@ -40,16 +65,20 @@ func MkdirTempFor(tb TB, kind string) string {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		KillUsing(dir)
+		KillTracked(dir)
 		os.RemoveAll(dir)
 	})
 	return dir
 }
 
-// SweepStale removes the temp dirs of wsslab processes that no longer run,
-// first killing any process still using one (a Chromium child that outlived
-// a killed run). It returns the dirs it removed. Dirs of live processes are
-// left alone, so parallel runs do not disturb each other.
+// SweepStale removes the temp dirs of wsslab runs that provably ended: dirs
+// in parent that hold an owner record (owner.Marker) whose process is dead
+// (owner.ID.Stale: same host, boot and PID namespace, and gone; a record
+// from elsewhere only after owner.ForeignMaxAge). Before removing one it
+// kills the processes that run recorded there (TrackProcess) and still use
+// it (a Chromium child that outlived a killed run). A dir without a
+// record is never touched, whatever its name, and no other process is
+// killed. It returns the dirs it removed.
 func SweepStale(parent string) ([]string, error) {
 	if parent == "" {
 		parent = os.TempDir()
@@ -60,13 +89,18 @@ func SweepStale(parent string) ([]string, error) {
 	}
 	var removed []string
 	var errs []error
+	now := time.Now()
 	for _, e := range entries {
-		pid, ok := ownerPID(e.Name())
-		if !ok || !e.IsDir() || ProcessAlive(pid) {
+		// A symlink is not a dir wsslab made (ReadDir does not follow it).
+		if !strings.HasPrefix(e.Name(), tempPrefix) || !e.IsDir() {
 			continue
 		}
 		dir := filepath.Join(parent, e.Name())
-		KillUsing(dir)
+		id, err := readOwner(dir)
+		if err != nil || !id.Stale(now, 0) {
+			continue
+		}
+		KillTracked(dir)
 		// Chromium's singleton dir lies outside dir; the profile (dir's own,
 		// or a browser's one level down) links to it.
 		profiles, _ := filepath.Glob(filepath.Join(dir, "*", "profile"))
@@ -82,38 +116,116 @@ func SweepStale(parent string) ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
-// ownerPID parses wsslab-KIND-PID-RANDOM.
-func ownerPID(name string) (int, bool) {
-	if !strings.HasPrefix(name, tempPrefix) {
-		return 0, false
+// readOwner reads dir's owner record: a small regular file, not a link.
+func readOwner(dir string) (owner.ID, error) {
+	p := filepath.Join(dir, owner.Marker)
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return owner.ID{}, err
 	}
-	parts := strings.Split(name, "-")
-	if len(parts) < 4 {
-		return 0, false
+	if !fi.Mode().IsRegular() || fi.Size() > 4096 {
+		return owner.ID{}, fmt.Errorf("harness: %s is not an owner record", p)
 	}
-	pid, err := strconv.Atoi(parts[len(parts)-2])
-	return pid, err == nil && pid > 0
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return owner.ID{}, err
+	}
+	return owner.Parse(string(b))
+}
+
+// TrackProcess records in dir (made by MkdirTemp) that this run started
+// pid as the leader of its own process group (Setpgid) and that the group
+// uses dir, so KillTracked and a later SweepStale may kill it and its
+// children — and nothing else.
+func TrackProcess(dir string, pid int) error {
+	f, err := os.OpenFile(filepath.Join(dir, procsFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("harness: track process: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "%d %d\n", pid, owner.StartTicks(pid))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// TrackBrowser records the browser of a chromedp context started with
+// AllocatorOptions (which puts it in its own process group) in dir.
+func TrackBrowser(ctx context.Context, dir string) error {
+	c := chromedp.FromContext(ctx)
+	if c == nil || c.Browser == nil || c.Browser.Process() == nil {
+		return errors.New("harness: track browser: no browser process in the context")
+	}
+	return TrackProcess(dir, c.Browser.Process().Pid)
+}
+
+// tracked reads dir's process records.
+func tracked(dir string) []int {
+	b, err := os.ReadFile(filepath.Join(dir, procsFile))
+	if err != nil {
+		return nil
+	}
+	var groups []int
+	for _, line := range strings.Split(string(b), "\n") {
+		var pid int
+		var start uint64
+		if n, _ := fmt.Sscanf(line, "%d %d", &pid, &start); n == 2 && pid > 1 {
+			groups = append(groups, pid)
+		}
+	}
+	return groups
+}
+
+// trackedProcesses lists live processes of dir's recorded process groups
+// that use dir (their command line names it): the group id proves this
+// run started them, the command line that the group was not reused.
+func trackedProcesses(dir string) []int {
+	groups := tracked(dir)
+	if len(groups) == 0 {
+		return nil
+	}
+	var pids []int
+	for _, pid := range ProcessesUsing(dir) {
+		pgid, err := syscall.Getpgid(pid)
+		if err != nil {
+			continue
+		}
+		for _, g := range groups {
+			if pgid == g {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
+}
+
+// KillTracked kills the processes recorded in dir (TrackProcess) that still
+// use it, looking again until none is left for a few passes (a child can
+// fork as its parent dies), for at most 2s.
+func KillTracked(dir string) {
+	deadline := time.Now().Add(2 * time.Second)
+	for quiet := 0; quiet < 3 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		pids := trackedProcesses(dir)
+		if len(pids) == 0 {
+			quiet++
+			continue
+		}
+		quiet = 0
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // ProcessAlive reports whether pid runs (a zombie does not count: its
 // parent may never reap it, as in containers whose init does not).
-func ProcessAlive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return false
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return !os.IsNotExist(err)
-	}
-	// Field 3, after "pid (comm) ", is the state.
-	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2] != 'Z'
-	}
-	return true
-}
+func ProcessAlive(pid int) bool { return owner.Alive(pid) }
 
 // ProcessesUsing lists live processes whose command line mentions dir (every
-// Chromium process gets --user-data-dir=DIR/profile).
+// Chromium process gets --user-data-dir=DIR/profile). It only looks: a name
+// in a command line proves nothing about who started a process, so nothing
+// is killed on this alone (see KillTracked).
 func ProcessesUsing(dir string) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -133,21 +245,4 @@ func ProcessesUsing(dir string) []int {
 		pids = append(pids, pid)
 	}
 	return pids
-}
-
-// KillUsing kills every process using dir, looking again until none is
-// left for a few passes (a child can fork as its parent dies), for at most 2s.
-func KillUsing(dir string) {
-	deadline := time.Now().Add(2 * time.Second)
-	for quiet := 0; quiet < 3 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		pids := ProcessesUsing(dir)
-		if len(pids) == 0 {
-			quiet++
-			continue
-		}
-		quiet = 0
-		for _, pid := range pids {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
 }

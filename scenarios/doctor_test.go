@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsslab/wsslab/harness"
 	"github.com/wsslab/wsslab/doctor"
+	"github.com/wsslab/wsslab/harness"
 )
 
 // TestDoctorAgreesWithChrome runs doctor on every scenario of the table and

@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wsslab/wsslab/harness"
 	"github.com/wsslab/wsslab/doctor"
+	"github.com/wsslab/wsslab/harness"
 )
 
 func init() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,13 +94,17 @@ func newChromium(t *testing.T) context.Context {
 	if err != nil {
 		t.Fatal(err)
 	}
-	profile := harness.MkdirTempFor(t, "test")
+	dir := harness.MkdirTempFor(t, "test")
+	profile := filepath.Join(dir, "profile")
 	opts := append(harness.AllocatorOptions(exe, profile), chromedp.WindowSize(1280, 900))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() { cancel(); cancelAlloc(); harness.RemoveSingletonDir(profile) })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
+	}
+	if err := harness.TrackBrowser(ctx, dir); err != nil {
+		t.Fatal(err)
 	}
 	return ctx
 }

@@ -65,7 +65,7 @@ type runFlags struct {
 }
 
 func cmdRun(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	return runMain(ctx, args, os.Stdout, os.Stderr)
 }

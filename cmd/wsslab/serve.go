@@ -44,7 +44,7 @@ badssl.com for WebSockets. Try each URL in your own browser and in Postman.
 It mints a fresh test PKI, writes its root to DIR/root.pem and prints how to
 trust it in a throwaway Chromium profile (Linux; nothing else is touched),
 the --host-resolver-rules flag and /etc/hosts lines for the *.wsslab.test
-names. Ctrl-C (or SIGTERM) stops every server and removes the temporary DIR.
+names. Ctrl-C (or SIGTERM, SIGHUP) stops every server and removes the temporary DIR.
 
 Exit status: 0 stopped cleanly, 2 bad input or a port in use.
 
@@ -77,7 +77,7 @@ type serving struct {
 }
 
 func cmdServe(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	return serveMain(ctx, args, os.Stdout, os.Stderr)
 }
@@ -136,7 +136,8 @@ func startServe(ctx context.Context, cfg serveConfig) (_ *serving, err error) {
 		}
 	}()
 	if s.Dir == "" {
-		if s.Dir, err = os.MkdirTemp("", "wsslab-serve-"); err != nil {
+		// Owner-marked, so a killed serve's dir is swept by the next run.
+		if s.Dir, err = harness.MkdirTemp("", "serve"); err != nil {
 			return nil, err
 		}
 		s.removeDir = true

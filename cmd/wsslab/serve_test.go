@@ -272,7 +272,8 @@ func TestServeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	exe, _ := harness.FindChromium()
-	profile := harness.MkdirTempFor(t, "test")
+	dir := harness.MkdirTempFor(t, "test")
+	profile := filepath.Join(dir, "profile")
 	opts := append(harness.AllocatorOptions(exe, profile),
 		chromedp.Env("HOME="+home),
 		chromedp.Flag("host-resolver-rules", "MAP *.wsslab.test 127.0.0.1"),
@@ -295,6 +296,9 @@ func TestServeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.TrackBrowser(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -44,7 +44,7 @@ func Self() ID {
 		Boot:    bootID(),
 		PIDNS:   pidNS(),
 		PID:     os.Getpid(),
-		Start:   startTicks(os.Getpid()),
+		Start:   StartTicks(os.Getpid()),
 		Created: time.Now().UTC().Truncate(time.Second),
 	}
 }
@@ -59,8 +59,8 @@ func pidNS() string {
 	return ns
 }
 
-// startTicks is field 22 of /proc/PID/stat, 0 when unknown.
-func startTicks(pid int) uint64 {
+// StartTicks is field 22 of /proc/PID/stat, 0 when unknown.
+func StartTicks(pid int) uint64 {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0
@@ -96,7 +96,7 @@ func (id ID) Dead() bool {
 	if !Alive(id.PID) {
 		return true
 	}
-	return startTicks(id.PID) != id.Start
+	return StartTicks(id.PID) != id.Start
 }
 
 // Stale reports whether a resource made by id may be swept now: its owner

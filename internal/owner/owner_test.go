@@ -26,7 +26,7 @@ func TestDeadProcessIsDead(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := Self()
-	id.PID, id.Start = cmd.Process.Pid, startTicks(cmd.Process.Pid)
+	id.PID, id.Start = cmd.Process.Pid, StartTicks(cmd.Process.Pid)
 	cmd.Wait()
 	if id.Start == 0 {
 		id.Start = 1
