@@ -318,12 +318,17 @@ type devtools struct {
 	// the order the page's constructors ran (pageResult.Socket indexes it).
 	created []network.RequestID
 	console []consoleLine
+	// requests maps HTTP requests (the page's login fetches) to their URLs,
+	// failed their URLs to the net error Chrome gave (Network.loadingFailed).
+	requests map[network.RequestID]string
+	failed   map[string]string
 	// changed is signalled (without blocking) whenever a socket closes.
 	changed chan struct{}
 }
 
 func newDevtools() *devtools {
-	return &devtools{sockets: map[network.RequestID]*socketEvents{}, changed: make(chan struct{}, 1)}
+	return &devtools{sockets: map[network.RequestID]*socketEvents{}, changed: make(chan struct{}, 1),
+		requests: map[network.RequestID]string{}, failed: map[string]string{}}
 }
 
 func (d *devtools) socket(id network.RequestID) *socketEvents {
@@ -360,6 +365,14 @@ func (d *devtools) on(ev any) {
 		select {
 		case d.changed <- struct{}{}:
 		default:
+		}
+	case *network.EventRequestWillBeSent:
+		if ev.Request != nil {
+			d.requests[ev.RequestID] = ev.Request.URL
+		}
+	case *network.EventLoadingFailed:
+		if u, ok := d.requests[ev.RequestID]; ok {
+			d.failed[u] = ev.ErrorText
 		}
 	case *cdplog.EventEntryAdded:
 		if e := ev.Entry; e != nil {
@@ -612,16 +625,22 @@ func classify(obs *Observation, res pageResult, dt *devtools, t Target) {
 	if res.Echo != nil {
 		obs.Echo = *res.Echo
 	}
+	loginNetErr := ""
 	if res.LoginError != "" {
+		loginNetErr = dt.failed[t.Login]
 		obs.Evidence = append(obs.Evidence, "page: login fetch failed: "+res.LoginError)
+		if loginNetErr != "" {
+			obs.Evidence = append(obs.Evidence, "Network.loadingFailed "+t.Login+" "+loginNetErr)
+		}
 	}
 	defer func() {
-		// Chrome's own reason for a disturbance, wherever it surfaced.
+		// Chrome's own reason for a disturbance, wherever it surfaced. A
+		// login fetch that failed for any other reason is the server's.
 		switch {
 		case obs.Reason == netErrNetworkChanged:
 			obs.disturbed, obs.disturbedBy = true, netErrNetworkChanged
-		case res.LoginError != "":
-			obs.disturbed, obs.disturbedBy = true, "the page's login fetch failed: "+res.LoginError
+		case loginNetErr == netErrNetworkChanged:
+			obs.disturbed, obs.disturbedBy = true, "the page's login fetch failed with "+netErrNetworkChanged
 		}
 	}()
 	switch {

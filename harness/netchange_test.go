@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"crypto/x509"
 	"io"
 	"net"
@@ -84,22 +85,28 @@ func TestNetworkChangeIsRedone(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	t.Cleanup(func() { exec.Command("ip", "link", "del", "wsslabnc0").Run() })
+	// A name of this run's own (two runs at once must not collide), deleted
+	// even if the test fails.
+	veth := fmt.Sprintf("wsnc%x", os.Getpid()&0xffffff)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", veth).Run() })
 	go func() {
 		<-held
 		time.Sleep(300 * time.Millisecond)
-		// A veth pair with an address, like Docker's container interfaces.
+		// A veth pair coming up with an IPv4 address, like Docker's container
+		// interfaces (Chrome ignores a link alone: measured). The address is
+		// from TEST-NET-1 (RFC 5737, never routed, not a private range), a
+		// /32 without a prefix route: it can reach and shadow nothing.
 		run := func(args ...string) {
 			if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 				t.Logf("ip %v: %v %s", args, err, out)
 			}
 		}
-		run("link", "add", "wsslabnc0", "type", "veth", "peer", "name", "wsslabnc1")
-		run("addr", "add", "10.254.254.1/30", "dev", "wsslabnc0")
-		run("link", "set", "wsslabnc0", "up")
-		run("link", "set", "wsslabnc1", "up")
+		run("link", "add", veth, "type", "veth", "peer", "name", veth+"p")
+		run("addr", "add", "192.0.2.254/32", "dev", veth, "noprefixroute")
+		run("link", "set", veth, "up")
+		run("link", "set", veth+"p", "up")
 		time.Sleep(300 * time.Millisecond)
-		run("link", "del", "wsslabnc0")
+		run("link", "del", veth)
 	}()
 	_, port, _ := net.SplitHostPort(front.Addr().String())
 	obs := b.Dial(context.Background(), Target{
@@ -112,7 +119,55 @@ func TestNetworkChangeIsRedone(t *testing.T) {
 		t.Fatalf("got %s %s, want connected after the redo\n  %s", obs.Outcome, obs.Reason, evidence)
 	}
 	if !strings.Contains(evidence, "redone: the host's network changed") {
-		t.Skipf("the interface change did not disturb Chrome on this machine; nothing was redone:\n  %s", evidence)
+		t.Fatalf("the interface change did not disturb Chrome; nothing was redone, the test proves nothing:\n  %s", evidence)
 	}
 	t.Logf("%s after a redo:\n  %s", obs.Outcome, evidence)
+}
+
+// TestLoginFailureIsNotRedone: a login fetch that fails for the server's own
+// reason (nothing listens on its port) is the observation, never a redo.
+func TestLoginFailureIsNotRedone(t *testing.T) {
+	if err := CheckBrowserTools(); err != nil {
+		if !RequireBrowser() {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	pki, err := certs.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := pki.Mint(certs.Request{DNSNames: []string{"login.wsslab.test"}})
+	page, _ := pki.Mint(certs.Request{DNSNames: []string{"app.wsslab.test"}})
+	srv, err := NewServer(ServerConfig{Host: "login.wsslab.test", Certificate: leaf.TLSCertificate(),
+		Options: ServerOptions{RequireAuth: true, AuthToken: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, closedPort, _ := net.SplitHostPort(closed.Addr().String())
+	closed.Close()
+	b, err := StartBrowser(t.Context(), BrowserConfig{
+		Roots: []*x509.Certificate{pki.Root.Cert}, PageHost: "app.wsslab.test", PageCert: page.TLSCertificate(),
+		TempDir: MkdirTempFor(t, "test"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	obs := b.Dial(t.Context(), Target{URL: srv.URL, Login: "https://login.wsslab.test:" + closedPort + "/login", Message: "hi"})
+	evidence := strings.Join(obs.Evidence, "\n  ")
+	if strings.Contains(evidence, "redone") {
+		t.Fatalf("a refused login fetch was redone as a network change:\n  %s", evidence)
+	}
+	if !strings.Contains(evidence, "net::ERR_CONNECTION_REFUSED") {
+		t.Errorf("the login fetch's own net error is not in the evidence:\n  %s", evidence)
+	}
+	if obs.Outcome == Connected {
+		t.Errorf("connected without the login's cookie: %+v", obs)
+	}
 }
