@@ -2,8 +2,8 @@ package harness
 
 import (
 	"context"
-	"fmt"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"os"
