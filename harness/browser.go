@@ -531,7 +531,7 @@ func (b *Browser) runPage(tabCtx context.Context, dt *devtools, targets []Target
 	if _, err := chromedp.Call(tabCtx, cdplog.Enable, cdp.Empty{}); err != nil {
 		return nil, fmt.Errorf("Log.enable: %w", err)
 	}
-	if err := chromedp.Do(tabCtx, chromedp.Navigate(b.pageURL)); err != nil {
+	if err := Navigate(tabCtx, b.pageURL); err != nil {
 		return nil, fmt.Errorf("load page %s: %w", b.pageURL, err)
 	}
 	type dialArgs struct {
@@ -578,6 +578,19 @@ const countSockets = `(() => {
   };
 })();
 `
+
+// Navigate loads url in the tab of ctx, loading it again (twice at most)
+// when Chrome aborts the load with net::ERR_NETWORK_CHANGED: the host's
+// interfaces changed (Docker starting a container), not the page.
+func Navigate(ctx context.Context, url string) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = chromedp.Do(ctx, chromedp.Navigate(url)); err == nil || !strings.Contains(err.Error(), netErrNetworkChanged) {
+			return err
+		}
+	}
+	return err
+}
 
 // netErrNetworkChanged is what Chrome reports for requests in flight when
 // the host's network configuration changes.

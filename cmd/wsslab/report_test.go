@@ -57,7 +57,7 @@ func TestHTMLReportRenders(t *testing.T) {
 	}
 
 	ctx := newChromium(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path)); err != nil {
+	if err := harness.Navigate(ctx, "file://"+path); err != nil {
 		t.Fatal(err)
 	}
 	type facts struct {

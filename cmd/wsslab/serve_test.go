@@ -308,7 +308,7 @@ func TestServeInBrowser(t *testing.T) {
 			t.Logf("console:\n  %s", strings.Join(console, "\n  "))
 		}
 	})
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.IndexURL)); err != nil {
+	if err := harness.Navigate(ctx, s.IndexURL); err != nil {
 		t.Fatal(err)
 	}
 	clickAll := func(which []int) []string {
