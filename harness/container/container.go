@@ -50,7 +50,7 @@ type Options struct {
 type Backend struct {
 	opts    Options
 	session string
-	owner   string
+	owner   map[string]string
 	tmp     string
 	swept   []Resource
 
@@ -92,7 +92,7 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	return &Backend{
 		opts:       opts,
 		session:    newSession(),
-		owner:      owner(),
+		owner:      ownerLabels(),
 		tmp:        tmp,
 		swept:      swept,
 		containers: map[string]*testcontainers.DockerContainer{},
@@ -119,7 +119,11 @@ func (b *Backend) Builds() []Build {
 
 // Labels are the labels of this Backend's resources.
 func (b *Backend) Labels() map[string]string {
-	return map[string]string{LabelHarness: "1", LabelSession: b.session, LabelOwner: b.owner}
+	l := map[string]string{LabelHarness: "1", LabelSession: b.session}
+	for k, v := range b.owner {
+		l[k] = v
+	}
+	return l
 }
 
 // image builds one of wsslab's images (kind "server" or "nginx") the first

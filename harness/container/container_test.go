@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/harness"
+	ownerid "github.com/wsslab/wsslab/internal/owner"
 )
 
 // requireEngine skips when no Docker engine answers, or fails under
@@ -128,9 +130,19 @@ func TestSweepRemovesLeftovers(t *testing.T) {
 	if err := victim.Start(); err != nil {
 		t.Fatal(err)
 	}
-	dead := ownerOf(victim.Process.Pid)
+	dead := ownerid.Self()
+	dead.PID, dead.Start = victim.Process.Pid, ownerid.StartTicks(victim.Process.Pid)
 	victim.Process.Kill()
 	victim.Wait()
+	// A run in another PID namespace (a CI job in a container sharing the
+	// engine): its PID means nothing here, so it must survive the sweep.
+	foreign := dead
+	foreign.PIDNS = "pid:[1]"
+	labelsOf := func(id ownerid.ID) map[string]string {
+		l := id.Labels(LabelOwner)
+		l[LabelOwner] = id.Host + ":" + strconv.Itoa(id.PID)
+		return l
+	}
 
 	cli, err := dockerClient(ctx)
 	if err != nil {
@@ -138,8 +150,9 @@ func TestSweepRemovesLeftovers(t *testing.T) {
 	}
 	t.Cleanup(func() { cli.Close() }) // runs after the removals registered below
 	session := newSession()
-	leave := func(ownerLabel, suffix string) []Resource {
-		labels := map[string]string{LabelHarness: "1", LabelSession: session, LabelOwner: ownerLabel}
+	leave := func(id ownerid.ID, suffix string) []Resource {
+		labels := labelsOf(id)
+		labels[LabelHarness], labels[LabelSession] = "1", session
 		tag := "wsslab-sweeptest:" + session + "-" + suffix
 		var made []Resource
 		t.Cleanup(func() { remove(context.Background(), cli, made) })
@@ -164,23 +177,32 @@ func TestSweepRemovesLeftovers(t *testing.T) {
 	// the killed run's resources before this test does: either way it is
 	// a sweep that removes them, so only the state after Sweep is asserted.
 	leave(dead, "killed")
-	live := leave(owner(), "live")
-	swept, err := Sweep(ctx)
-	if err != nil {
-		t.Fatal(err)
+	live := append(leave(ownerid.Self(), "live"), leave(foreign, "foreign")...)
+	// Two sweeps at once (parallel CI jobs): both succeed.
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			swept, err := Sweep(ctx)
+			t.Logf("swept: %v", swept)
+			errs <- err
+		}()
 	}
-	t.Logf("swept: %v", swept)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent sweep: %v", err)
+		}
+	}
 	after, err := Leftovers(ctx, session)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range after {
-		if r.Labels[LabelOwner] == dead {
+		if r.Labels[LabelOwner+".pid"] == strconv.Itoa(dead.PID) && r.Labels[LabelOwner+".pidns"] == dead.PIDNS {
 			t.Errorf("sweep left a killed run's %s", r)
 		}
 	}
-	if len(after) != 3 {
-		t.Errorf("sweep must leave the live run's 3 resources, left %d: %v", len(after), after)
+	if len(after) != 6 {
+		t.Errorf("sweep must leave the live and the foreign run's 3 resources each, left %d: %v", len(after), after)
 	}
 	if err := remove(ctx, cli, live); err != nil {
 		t.Fatal(err)

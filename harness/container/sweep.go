@@ -6,14 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
 	"github.com/wsslab/wsslab/harness"
+	ownerid "github.com/wsslab/wsslab/internal/owner"
 )
 
 // Labels on every container, network and image wsslab creates. Sweep and
@@ -36,7 +37,7 @@ type Resource struct {
 }
 
 func (r Resource) String() string {
-	return fmt.Sprintf("%s %s (%s, owner %s)", r.Kind, r.Name, shortID(r.ID), r.Labels[LabelOwner])
+	return fmt.Sprintf("%s %s (%s, owner %s in %s)", r.Kind, r.Name, shortID(r.ID), r.Labels[LabelOwner], r.Labels[LabelOwner+".pidns"])
 }
 
 func shortID(id string) string {
@@ -53,52 +54,29 @@ func newSession() string {
 	return hex.EncodeToString(b)
 }
 
-// owner identifies this process: host, pid and the pid's start time (so a
-// recycled pid is not mistaken for the owner).
-func owner() string { return ownerOf(os.Getpid()) }
-
-func ownerOf(pid int) string {
-	host, _ := os.Hostname()
-	return host + ":" + strconv.Itoa(pid) + ":" + procStart(pid)
+// ownerLabels are this process's owner record as labels: LabelOwner
+// (host:pid, for people) and the full identity under LabelOwner+".*"
+// (host, boot id, PID namespace, pid, start time, created).
+func ownerLabels() map[string]string {
+	id := ownerid.Self()
+	l := id.Labels(LabelOwner)
+	l[LabelOwner] = id.Host + ":" + strconv.Itoa(id.PID)
+	return l
 }
 
-// procStart is field 22 of /proc/PID/stat (start time in clock ticks since
-// boot), or "" where there is no /proc.
-func procStart(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ""
-	}
-	// The command name (field 2) may hold spaces; it ends at the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return ""
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return ""
-	}
-	return f[19]
-}
-
-// ownerAlive reports whether the process named by an owner label still runs.
-// Resources of another host are treated as alive: a sweep only removes what
-// it can prove abandoned.
-func ownerAlive(label string) bool {
-	parts := strings.Split(label, ":")
-	if len(parts) != 3 {
-		return false // not ours to reason about; unlabeled owner means stale
-	}
-	host, _ := os.Hostname()
-	if parts[0] != host {
+// ownerAlive reports whether a resource's owner may still be running, so
+// the sweep must leave it. Only an owner provably dead — same host, boot and
+// PID namespace as this process, and its process gone — is not alive; an
+// owner elsewhere (a run in another PID namespace sharing the engine) counts
+// as alive until the resource is older than ownerid.ForeignMaxAge. A
+// resource without a readable owner record (made by an older wsslab) is
+// never swept: nothing proves whose it is.
+func ownerAlive(labels map[string]string) bool {
+	id, ok := ownerid.FromLabels(LabelOwner, labels)
+	if !ok {
 		return true
 	}
-	pid, err := strconv.Atoi(parts[1])
-	if err != nil || pid <= 0 {
-		return false
-	}
-	return processAlive(pid) && procStart(pid) == parts[2]
+	return !id.Stale(time.Now(), 0)
 }
 
 // list returns every resource carrying LabelHarness (and, if session is not
@@ -157,9 +135,11 @@ func remove(ctx context.Context, cli client.APIClient, rs []Resource) error {
 			case "network":
 				_, err = cli.NetworkRemove(ctx, r.ID, client.NetworkRemoveOptions{})
 			case "image":
-				_, err = cli.ImageRemove(ctx, r.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+				// Never forced: an image a container still uses is not
+				// removed from under it.
+				_, err = cli.ImageRemove(ctx, r.ID, client.ImageRemoveOptions{PruneChildren: true})
 			}
-			if err != nil && !isNotFound(err) {
+			if err != nil && !gone(err) {
 				errs = append(errs, fmt.Errorf("container: remove %s: %w", r, err))
 			}
 		}
@@ -168,6 +148,13 @@ func remove(ctx context.Context, cli client.APIClient, rs []Resource) error {
 }
 
 func isNotFound(err error) bool { return errdefs.IsNotFound(err) }
+
+// gone reports whether a removal error means the resource is gone or going
+// anyway: not found, or another sweep (a parallel run) is already removing
+// it. Both are success.
+func gone(err error) bool {
+	return isNotFound(err) || strings.Contains(err.Error(), "already in progress")
+}
 
 // Sweep removes what killed runs left behind: every container, network and
 // image labeled by wsslab whose owning process is gone. Resources of live
@@ -188,7 +175,7 @@ func Sweep(ctx context.Context) ([]Resource, error) {
 	}
 	var stale []Resource
 	for _, r := range all {
-		if !ownerAlive(r.Labels[LabelOwner]) {
+		if !ownerAlive(r.Labels) {
 			stale = append(stale, r)
 		}
 	}
