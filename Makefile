@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all deps build test demo vet clean bench soak race
+.PHONY: all deps build test demo vet clean bench soak race parallel-check
 
 all: test
 
@@ -42,3 +42,8 @@ soak: deps
 ## race: the tests under the race detector (slower; not part of make test)
 race: deps
 	$(GO) test -race ./...
+
+## parallel-check: two full container runs at once in separate PID namespaces
+## sharing the Docker engine, plus a third run meanwhile: all pass, nothing left (root)
+parallel-check: deps
+	./scripts/parallel-check.sh
