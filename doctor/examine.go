@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/wsslab/wsslab/chromenet"
 	"io"
 	"net"
 	"net/http"
@@ -141,7 +142,7 @@ func certFails(netErr string) Prediction {
 
 func handshakeFails(text string) Prediction {
 	// Measured: these two come without the usual prefix.
-	if text == "HTTP Authentication failed; no valid credentials available" || text == errClosedNoResponse {
+	if text == chromenet.HTTPAuthFailed || text == errClosedNoResponse {
 		return fails(text, text)
 	}
 	return fails(text, "Error during WebSocket handshake: "+text)
@@ -235,7 +236,7 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		}
 		return r, nil
 	}
-	if restrictedPorts[t.Port] {
+	if chromenet.RestrictedPort(t.Port) {
 		set(certFails("net::ERR_UNSAFE_PORT"))
 		f.add(Error, "unsafe-port", fmt.Sprintf("Chrome refuses to connect to port %d at all (it is on its list of ports of other protocols, net::ERR_UNSAFE_PORT)", t.Port), "Serve the WebSocket on 443 (or another port such as 8443), e.g. behind nginx.")
 	}
