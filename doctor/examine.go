@@ -159,7 +159,7 @@ var connects = Prediction{Verdict: "connects", Outcome: harness.Connected}
 func Examine(ctx context.Context, cfg Config) (*Report, error) {
 	t, err := ParseURL(cfg.URL)
 	if err != nil {
-		return nil, &ExamineError{Msg: err.Error()}
+		return nil, &ExamineError{Msg: err.Error(), Err: err}
 	}
 	if err := checkHeaders(cfg); err != nil {
 		return nil, err
