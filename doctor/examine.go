@@ -548,13 +548,13 @@ func describeUpgrade(ws *WebSocketInfo, t Target, cfg Config, f *findings, set f
 	case useWSS != "":
 		f.add(Error, "ws-plain-to-tls", fmt.Sprintf("the server answered the plain-HTTP upgrade request with HTTP %d: %s (a TLS server answering an HTTP request it cannot read)", with.Status, useWSS), "Use wss:// for a TLS port.")
 	case noOriginOK && with.Status != without.Status:
-		f.add(Error, "ws-origin", fmt.Sprintf("the server rejects the upgrade from a page at %s (HTTP %d) but accepts it without an Origin header, as Postman sends it: it checks Origin", with.Origin, with.Status),
+		f.add(Error, "origin-check", fmt.Sprintf("the server rejects the upgrade from a page at %s (HTTP %d) but accepts it without an Origin header, as Postman sends it: it checks Origin", with.Origin, with.Status),
 			"Allow your front end's origin on the server (e.g. CheckOrigin / allowed_origins / verifyClient), and re-check with --origin https://your.app.")
 	case with.Status == http.StatusUnauthorized || with.Status == http.StatusProxyAuthRequired:
-		f.add(Error, "ws-auth", fmt.Sprintf("the server requires authentication (HTTP %d); a page cannot set an Authorization header on new WebSocket()", with.Status),
+		f.add(Error, "auth-header-required", fmt.Sprintf("the server requires authentication (HTTP %d); a page cannot set an Authorization header on new WebSocket()", with.Status),
 			"Authenticate with a cookie, a token in the URL (?token=...) or a subprotocol (new WebSocket(url, ['bearer.TOKEN'])), or a ticket from an authenticated HTTP call.")
 	case strings.Contains(with.ChromeError, "Sec-WebSocket-Protocol"):
-		f.add(Error, "ws-subprotocol", with.ChromeError, "The server must echo exactly one of the subprotocols the page offers, and none when it offers none. Offer it in the page: new WebSocket(url, ['proto']); check with --subprotocol proto.")
+		f.add(Error, "subprotocol-unrequested", with.ChromeError, "The server must echo exactly one of the subprotocols the page offers, and none when it offers none. Offer it in the page: new WebSocket(url, ['proto']); check with --subprotocol proto.")
 	case with.Status != http.StatusSwitchingProtocols:
 		fix := "Check the server's route and its upgrade conditions; the body of the response often says why."
 		if with.Status == http.StatusBadRequest && len(cfg.Subprotocols) == 0 {
