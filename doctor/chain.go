@@ -402,7 +402,7 @@ func evaluate(p path, in ChainInput, limited bool) []pathErr {
 				addc(pathErr{idx: n - 1, check: "root-not-ca"})
 			}
 			if !ekuAllowsServer(a) {
-				addc(pathErr{idx: n - 1, check: "eku"})
+				addc(pathErr{idx: n - 1, check: "no-server-auth"})
 			}
 			if n > 1 && a.KeyUsage != 0 && a.KeyUsage&x509.KeyUsageCertSign == 0 {
 				addc(pathErr{idx: n - 1, check: "ca-key-usage"})
@@ -415,7 +415,7 @@ func evaluate(p path, in ChainInput, limited bool) []pathErr {
 		if i+1 < n {
 			parent := p.certs[i+1]
 			if !acceptableSigAlg(c.SignatureAlgorithm) {
-				addc(pathErr{idx: i, check: "signature-algorithm"})
+				addc(pathErr{idx: i, check: "sha1-signature"})
 				stopped = true
 			} else if parent.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) != nil {
 				addc(pathErr{bit: StatusAuthorityInvalid, idx: i, check: "signature-invalid"})
@@ -445,7 +445,7 @@ func evaluate(p path, in ChainInput, limited bool) []pathErr {
 			}
 		}
 		if !ekuAllowsServer(c) {
-			addc(pathErr{idx: i, check: "eku"})
+			addc(pathErr{idx: i, check: "no-server-auth"})
 		}
 	}
 	// Path length: a CA's pathLenConstraint bounds the CAs below it.

@@ -44,8 +44,8 @@ func describe(r *ChainResult, best path, errs []pathErr, in ChainInput, f *findi
 			describeUntrusted(best, in, f)
 		case "chain-loop":
 			f.add(Error, "chain-loop", fmt.Sprintf("no path to a trusted root within Chrome-like limits (%d certificates sent; loops or too many candidates)", len(in.Served)), "Send only the leaf and its intermediates, in order (fullchain.pem).")
-		case "signature-algorithm":
-			f.add(Error, "signature-algorithm", fmt.Sprintf("%s is signed with %s; Chrome rejects SHA-1 (and any algorithm but RSA/ECDSA with SHA-256/384/512) everywhere except a root's own self-signature", who, c.SignatureAlgorithm), "Re-issue it signed with SHA-256 (openssl ... -sha256; every current CA does this by default).")
+		case "sha1-signature":
+			f.add(Error, "sha1-signature", fmt.Sprintf("%s is signed with %s; Chrome rejects SHA-1 (and any algorithm but RSA/ECDSA with SHA-256/384/512) everywhere except a root's own self-signature", who, c.SignatureAlgorithm), "Re-issue it signed with SHA-256 (openssl ... -sha256; every current CA does this by default).")
 		case "signature-invalid":
 			f.add(Error, "signature-invalid", fmt.Sprintf("%s's signature does not verify with its issuer's key", who), "The chain file mixes certificates from different issuances: rebuild fullchain.pem from the files your CA gave you.")
 		case "expired":
@@ -68,11 +68,11 @@ func describe(r *ChainResult, best path, errs []pathErr, in ChainInput, f *findi
 			f.add(Error, "basic-constraints", msg, "Use a local CA instead (mkcert -install; mkcert HOST), or re-create the self-signed certificate with -addext basicConstraints=critical,CA:TRUE.")
 		case "ca-key-usage":
 			f.add(Error, "key-usage", fmt.Sprintf("%s is a CA whose keyUsage lacks keyCertSign", who), "Re-issue the CA certificate with keyUsage keyCertSign.")
-		case "eku":
+		case "no-server-auth":
 			if e.idx == 0 {
-				f.add(Error, "eku", fmt.Sprintf("%s's extended key usage is %s, without serverAuth: it is a client certificate, not a server certificate", who, ekuString(c)), "Re-issue it with extendedKeyUsage=serverAuth (or without the extension).")
+				f.add(Error, "no-server-auth", fmt.Sprintf("%s's extended key usage is %s, without serverAuth: it is a client certificate, not a server certificate", who, ekuString(c)), "Re-issue it with extendedKeyUsage=serverAuth (or without the extension).")
 			} else {
-				f.add(Error, "eku", fmt.Sprintf("%s restricts its extended key usage to %s, without serverAuth, so nothing below it can serve TLS", who, ekuString(c)), "Use a CA (and intermediate) allowed to issue server certificates.")
+				f.add(Error, "no-server-auth", fmt.Sprintf("%s restricts its extended key usage to %s, without serverAuth, so nothing below it can serve TLS", who, ekuString(c)), "Use a CA (and intermediate) allowed to issue server certificates.")
 			}
 		case "path-length":
 			f.add(Error, "path-length", fmt.Sprintf("%s allows at most %d CA(s) below it, and this chain has more", who, c.MaxPathLen), "Issue the leaf from the intermediate directly, or re-issue the CA without that pathlen.")
@@ -137,7 +137,7 @@ func describeUntrusted(best path, in ChainInput, f *findings) {
 		if n == 1 && len(in.Served) == 1 {
 			msg += " (the server sends only its own certificate: cert.pem instead of fullchain.pem)"
 		}
-		f.add(Error, "chain-incomplete", msg,
+		f.add(Error, "missing-intermediate", msg,
 			"Serve the full chain: leaf + intermediates (fullchain.pem, not cert.pem). nginx: ssl_certificate /etc/letsencrypt/live/HOST/fullchain.pem; Python ssl: load_cert_chain('fullchain.pem', 'privkey.pem').")
 	}
 }
@@ -182,7 +182,7 @@ func describeTrusted(r *ChainResult, best path, in ChainInput, f *findings) {
 	n := len(best.certs)
 	leaf := best.certs[0]
 	if best.aia {
-		f.add(Warn, "chain-incomplete", fmt.Sprintf("the server does not send the intermediate %q: Chrome fetches it from the caIssuers URL in the certificate and connects, but curl, Go, Python, Node, Android apps and Postman with verification on fail", name(leaf.Issuer.String())),
+		f.add(Warn, "missing-intermediate", fmt.Sprintf("the server does not send the intermediate %q: Chrome fetches it from the caIssuers URL in the certificate and connects, but curl, Go, Python, Node, Android apps and Postman with verification on fail", name(leaf.Issuer.String())),
 			"Serve the full chain (fullchain.pem, not cert.pem).")
 	}
 	if r.KnownRoot {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/wsslab/wsslab/chromenet"
 	"io"
 	"net"
 	"net/http"
@@ -141,7 +142,7 @@ func certFails(netErr string) Prediction {
 
 func handshakeFails(text string) Prediction {
 	// Measured: these two come without the usual prefix.
-	if text == "HTTP Authentication failed; no valid credentials available" || text == errClosedNoResponse {
+	if text == chromenet.HTTPAuthFailed || text == errClosedNoResponse {
 		return fails(text, text)
 	}
 	return fails(text, "Error during WebSocket handshake: "+text)
@@ -158,7 +159,7 @@ var connects = Prediction{Verdict: "connects", Outcome: harness.Connected}
 func Examine(ctx context.Context, cfg Config) (*Report, error) {
 	t, err := ParseURL(cfg.URL)
 	if err != nil {
-		return nil, &ExamineError{Msg: err.Error()}
+		return nil, &ExamineError{Msg: err.Error(), Err: err}
 	}
 	if err := checkHeaders(cfg); err != nil {
 		return nil, err
@@ -235,7 +236,7 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		}
 		return r, nil
 	}
-	if restrictedPorts[t.Port] {
+	if chromenet.RestrictedPort(t.Port) {
 		set(certFails("net::ERR_UNSAFE_PORT"))
 		f.add(Error, "unsafe-port", fmt.Sprintf("Chrome refuses to connect to port %d at all (it is on its list of ports of other protocols, net::ERR_UNSAFE_PORT)", t.Port), "Serve the WebSocket on 443 (or another port such as 8443), e.g. behind nginx.")
 	}
@@ -547,13 +548,13 @@ func describeUpgrade(ws *WebSocketInfo, t Target, cfg Config, f *findings, set f
 	case useWSS != "":
 		f.add(Error, "ws-plain-to-tls", fmt.Sprintf("the server answered the plain-HTTP upgrade request with HTTP %d: %s (a TLS server answering an HTTP request it cannot read)", with.Status, useWSS), "Use wss:// for a TLS port.")
 	case noOriginOK && with.Status != without.Status:
-		f.add(Error, "ws-origin", fmt.Sprintf("the server rejects the upgrade from a page at %s (HTTP %d) but accepts it without an Origin header, as Postman sends it: it checks Origin", with.Origin, with.Status),
+		f.add(Error, "origin-check", fmt.Sprintf("the server rejects the upgrade from a page at %s (HTTP %d) but accepts it without an Origin header, as Postman sends it: it checks Origin", with.Origin, with.Status),
 			"Allow your front end's origin on the server (e.g. CheckOrigin / allowed_origins / verifyClient), and re-check with --origin https://your.app.")
 	case with.Status == http.StatusUnauthorized || with.Status == http.StatusProxyAuthRequired:
-		f.add(Error, "ws-auth", fmt.Sprintf("the server requires authentication (HTTP %d); a page cannot set an Authorization header on new WebSocket()", with.Status),
+		f.add(Error, "auth-header-required", fmt.Sprintf("the server requires authentication (HTTP %d); a page cannot set an Authorization header on new WebSocket()", with.Status),
 			"Authenticate with a cookie, a token in the URL (?token=...) or a subprotocol (new WebSocket(url, ['bearer.TOKEN'])), or a ticket from an authenticated HTTP call.")
 	case strings.Contains(with.ChromeError, "Sec-WebSocket-Protocol"):
-		f.add(Error, "ws-subprotocol", with.ChromeError, "The server must echo exactly one of the subprotocols the page offers, and none when it offers none. Offer it in the page: new WebSocket(url, ['proto']); check with --subprotocol proto.")
+		f.add(Error, "subprotocol-unrequested", with.ChromeError, "The server must echo exactly one of the subprotocols the page offers, and none when it offers none. Offer it in the page: new WebSocket(url, ['proto']); check with --subprotocol proto.")
 	case with.Status != http.StatusSwitchingProtocols:
 		fix := "Check the server's route and its upgrade conditions; the body of the response often says why."
 		if with.Status == http.StatusBadRequest && len(cfg.Subprotocols) == 0 {

@@ -217,7 +217,7 @@ var probeCases = []probeCase{
 		i := mint(t, spec{cn: "not-ca intermediate", ku: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}, p.root)
 		return serve(leafUnder(t, i, spec{}, h), i)
 	}},
-	{name: "leaf-and-root-only", defect: "chain-incomplete", chrome: "net::ERR_CERT_AUTHORITY_INVALID", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+	{name: "leaf-and-root-only", defect: "missing-intermediate", chrome: "net::ERR_CERT_AUTHORITY_INVALID", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
 		return serve(leafUnder(t, p.inter, spec{}, h), p.root)
 	}},
 	{name: "out-of-order", chrome: "connects", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
@@ -305,7 +305,7 @@ var probeCases = []probeCase{
 	{name: "clientauth+expired", chrome: "net::ERR_CERT_DATE_INVALID", cert: std(merge(clientAuth, expired))},
 	{name: "clientauth+self-signed", defect: "self-signed", chrome: "net::ERR_CERT_AUTHORITY_INVALID", cert: selfSigned(clientAuth)},
 	{name: "clientauth+sha1", chrome: "net::ERR_CERT_INVALID", cert: std(merge(clientAuth, spec{sigAlg: x509.ECDSAWithSHA1}))},
-	{name: "missing-intermediate+expired", defect: "chain-incomplete", chrome: "net::ERR_CERT_AUTHORITY_INVALID", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
+	{name: "missing-intermediate+expired", defect: "missing-intermediate", chrome: "net::ERR_CERT_AUTHORITY_INVALID", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
 		return serve(leafUnder(t, p.inter, expired, h))
 	}},
 	{name: "missing-intermediate+wrong-name", chrome: "net::ERR_CERT_AUTHORITY_INVALID", cert: func(t testing.TB, p *probePKI, h string) tls.Certificate {
@@ -637,7 +637,7 @@ func checkDefect(t *testing.T, pc probeCase, rep *Report) {
 			errs[f.Check] = true
 		}
 	}
-	if !errs[pc.defect] || (pc.defect == "self-signed" && errs["chain-incomplete"]) {
+	if !errs[pc.defect] || (pc.defect == "self-signed" && errs["missing-intermediate"]) {
 		t.Errorf("ERROR findings %v, want %q among them\nfindings: %+v", errs, pc.defect, rep.Findings)
 	}
 }

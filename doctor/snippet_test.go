@@ -103,7 +103,7 @@ func TestArticleSnippet(t *testing.T) {
 		defect, fixText  string
 	}{
 		{"article-as-printed", "article", file(certs.Files.FullChain), "net::ERR_SSL_PROTOCOL_ERROR", "not-tls", "load_cert_chain() returns None"},
-		{"fixed-cert-pem", "fixed", file(certs.Files.Cert), "net::ERR_CERT_AUTHORITY_INVALID", "chain-incomplete", "fullchain.pem"},
+		{"fixed-cert-pem", "fixed", file(certs.Files.Cert), "net::ERR_CERT_AUTHORITY_INVALID", "missing-intermediate", "fullchain.pem"},
 		{"fixed-fullchain-pem", "fixed", file(certs.Files.FullChain), "connects", "", ""},
 	}
 	// With a browser every server starts first: Chromium's --resolve rules

@@ -19,28 +19,28 @@ var defectFinding = map[string]string{
 	"self-signed":             "self-signed",
 	"ip-url-dns-cert":         "hostname",
 	"ip-in-cn-only":           "cn-only",
-	"missing-intermediate":    "chain-incomplete",
+	"missing-intermediate":    "missing-intermediate",
 	"expired":                 "validity",
 	"wrong-san":               "hostname",
 	"untrusted-root":          "untrusted-root",
 	"not-yet-valid":           "validity",
 	"cn-only-no-san":          "cn-only",
-	"sha1-signature":          "signature-algorithm",
-	"no-server-auth":          "eku",
+	"sha1-signature":          "sha1-signature",
+	"no-server-auth":          "no-server-auth",
 	"wildcard-too-deep":       "hostname",
 	"ip-san-connect-by-name":  "hostname",
 	"tls10-only":              "tls-versions",
-	"origin-check":            "ws-origin",
+	"origin-check":            "origin-check",
 	"mixed-content":           "mixed-content",
 	"subprotocol-required":    "ws-handshake",
-	"subprotocol-unrequested": "ws-subprotocol",
-	"auth-header-required":    "ws-auth",
+	"subprotocol-unrequested": "subprotocol-unrequested",
+	"auth-header-required":    "auth-header-required",
 }
 
 // TestTableFindings runs doctor on every row of the scenario table and
 // checks the findings, not only the verdict: a failing row must have an
 // ERROR finding that names the row's defect (a self-signed certificate is
-// [self-signed], never [chain-incomplete]), and a connecting row none. The
+// [self-signed], never [missing-intermediate]), and a connecting row none. The
 // verdict itself is held to real Chrome by scenarios' TestDoctorAgreesWithChrome.
 func TestTableFindings(t *testing.T) {
 	lab, err := scenarios.NewLab()
@@ -82,7 +82,7 @@ func TestTableFindings(t *testing.T) {
 				t.Errorf("failing row %s has no entry in defectFinding (ERROR findings: %v)", sc.ID, errs)
 			case !rep.Browser.Connects() && !contains(errs, want):
 				t.Errorf("ERROR findings %v do not name the defect: want [%s]", errs, want)
-			case sc.ID == "self-signed" && contains(errs, "chain-incomplete"):
+			case sc.ID == "self-signed" && contains(errs, "missing-intermediate"):
 				t.Errorf("a self-signed certificate reported as an incomplete chain: %v", errs)
 			}
 		})

@@ -65,7 +65,7 @@ func ParseURL(raw string) (Target, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return Target{}, fmt.Errorf("malformed URL %q: %v", clip(raw), err)
+		return Target{}, fmt.Errorf("malformed URL %q: %w", clip(raw), err)
 	}
 	t := Target{Scheme: strings.ToLower(u.Scheme)}
 	switch t.Scheme {
@@ -158,27 +158,27 @@ type Resolve struct {
 func ParseResolve(s string) (Resolve, error) {
 	host, rest, ok := strings.Cut(s, ":")
 	if strings.HasPrefix(s, "[") {
-		return Resolve{}, fmt.Errorf("--resolve %q: HOST must be a name, not a bracketed address", clip(s))
+		return Resolve{}, fmt.Errorf("%q: HOST must be a name, not a bracketed address", clip(s))
 	}
 	if !ok {
-		return Resolve{}, fmt.Errorf("--resolve %q: want HOST:PORT:ADDR (e.g. ws.example.com:443:127.0.0.1)", clip(s))
+		return Resolve{}, fmt.Errorf("%q: want HOST:PORT:ADDR (e.g. ws.example.com:443:127.0.0.1)", clip(s))
 	}
 	port, addr, ok := strings.Cut(rest, ":")
 	if !ok || host == "" || addr == "" {
-		return Resolve{}, fmt.Errorf("--resolve %q: want HOST:PORT:ADDR (e.g. ws.example.com:443:127.0.0.1)", clip(s))
+		return Resolve{}, fmt.Errorf("%q: want HOST:PORT:ADDR (e.g. ws.example.com:443:127.0.0.1)", clip(s))
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return Resolve{}, fmt.Errorf("--resolve %q: bad port %q", clip(s), clip(port))
+		return Resolve{}, fmt.Errorf("%q: bad port %q", clip(s), clip(port))
 	}
 	a := strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
 	ip := net.ParseIP(a)
 	if ip == nil {
-		return Resolve{}, fmt.Errorf("--resolve %q: ADDR %q is not an IP address", clip(s), clip(addr))
+		return Resolve{}, fmt.Errorf("%q: ADDR %q is not an IP address", clip(s), clip(addr))
 	}
 	h, _, err := CanonicalHost(host)
 	if err != nil {
-		return Resolve{}, fmt.Errorf("--resolve %q: %v", clip(s), err)
+		return Resolve{}, fmt.Errorf("%q: %v", clip(s), err)
 	}
 	return Resolve{Host: h, Port: n, Addr: ip.String()}, nil
 }

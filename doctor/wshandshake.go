@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/wsslab/wsslab/chromenet"
 	"io"
 	"net"
 	"net/http"
@@ -263,7 +264,7 @@ func judgeUpgrade(resp *http.Response, key string, protos []string) string {
 	case http.StatusSwitchingProtocols:
 	case http.StatusUnauthorized, http.StatusProxyAuthRequired:
 		// Measured: Chrome reports this without the usual prefix.
-		return "HTTP Authentication failed; no valid credentials available"
+		return chromenet.HTTPAuthFailed
 	default:
 		return fmt.Sprintf("Unexpected response code: %d", resp.StatusCode)
 	}

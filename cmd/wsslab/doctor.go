@@ -165,7 +165,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	for _, r := range o.resolves {
 		res, err := doctor.ParseResolve(r)
 		if err != nil {
-			fmt.Fprintln(stderr, "ERROR: doctor: "+err.Error())
+			fmt.Fprintln(stderr, "ERROR: doctor: --resolve "+err.Error())
 			return exitUsage
 		}
 		cfg.Resolve = append(cfg.Resolve, res)

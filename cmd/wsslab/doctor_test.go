@@ -566,7 +566,7 @@ func TestDoctorRootNotInstalled(t *testing.T) {
 	args = args[2:] // drop --ca ROOT: --no-system-roots, --timeout, --resolve and the URL remain
 	code, out, errOut := doctorRun(t, args...)
 	if code != exitMismatch || !strings.Contains(out, "net::ERR_CERT_AUTHORITY_INVALID") || !strings.Contains(out, "[issuer-unknown]") ||
-		strings.Contains(out, "[chain-incomplete]") || strings.Contains(out, "Serve the full chain") {
+		strings.Contains(out, "[missing-intermediate]") || strings.Contains(out, "Serve the full chain") {
 		t.Errorf("exit %d, want 1 with [issuer-unknown] and no fullchain advice:\n%s%s", code, out, errOut)
 	}
 }

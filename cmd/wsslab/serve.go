@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/wsslab/wsslab/chromenet"
 	"html/template"
 	"io"
 	"log"
@@ -388,14 +389,10 @@ func (s *serving) printGuide(w io.Writer) {
 	fmt.Fprintf(w, "\n%s\nPress Ctrl-C to stop.\n", s.guide())
 }
 
-// chromeRestricted are ports above 1024 that Chrome refuses with
-// net::ERR_UNSAFE_PORT (net/base/port_util.cc, kRestrictedPorts).
-var chromeRestricted = []int{1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080}
-
 func (s *serving) unsafePortWarnings() []string {
 	var out []string
 	for i, p := range append([]int{s.cfg.IndexPort}, s.Ports...) {
-		if slices.Contains(chromeRestricted, p) {
+		if chromenet.RestrictedPort(p) {
 			what := "the index page"
 			if i > 0 {
 				what = s.Instances[i-1].Scenario.ID

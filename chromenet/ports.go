@@ -1,4 +1,4 @@
-package doctor
+package chromenet
 
 // restrictedPorts are the ports Chrome refuses to connect to at all
 // (net/base/port_util.cc kRestrictedPorts): net::ERR_UNSAFE_PORT.
@@ -14,3 +14,7 @@ var restrictedPorts = map[int]bool{
 	6566: true, 6665: true, 6666: true, 6667: true, 6668: true, 6669: true, 6679: true, 6697: true,
 	10080: true,
 }
+
+// RestrictedPort reports whether Chrome refuses to connect to port with
+// net::ERR_UNSAFE_PORT.
+func RestrictedPort(port int) bool { return restrictedPorts[port] }
