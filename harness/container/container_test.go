@@ -325,3 +325,17 @@ func killedRunHelper() {
 	fmt.Println("STARTED " + b.Session())
 	select {}
 }
+
+// TestDockerHostIsHonoured: a DOCKER_HOST that does not answer is an
+// ErrNoEngine naming it, never a silent fall back to another engine.
+func TestDockerHostIsHonoured(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+	_, err := newDockerClient(t.Context())
+	if err == nil {
+		t.Fatal("a DOCKER_HOST that does not exist was accepted")
+	}
+	if !strings.Contains(err.Error(), "unix:///nonexistent.sock") {
+		t.Errorf("the error does not name DOCKER_HOST: %v", err)
+	}
+	t.Log(err)
+}

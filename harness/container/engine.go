@@ -37,6 +37,13 @@ var (
 		if err != nil {
 			return nil, err
 		}
+		// testcontainers falls back to other engines when DOCKER_HOST does
+		// not answer; a user who set it means that engine, or none.
+		if want := os.Getenv("DOCKER_HOST"); want != "" && cli.DaemonHost() != want {
+			got := cli.DaemonHost()
+			cli.Close()
+			return nil, fmt.Errorf("DOCKER_HOST=%s does not answer (the engine client would have used %s instead)", want, got)
+		}
 		if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
 			cli.Close()
 			return nil, err
