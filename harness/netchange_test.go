@@ -34,18 +34,7 @@ func TestNetworkChangeIsRedone(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs ip (iproute2)")
 	}
-	pki, err := certs.NewPKI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := pki.Mint(certs.Request{DNSNames: []string{"slow.wsslab.test"}})
-	page, _ := pki.Mint(certs.Request{DNSNames: []string{"app.wsslab.test"}})
-	srv, err := NewServer(ServerConfig{Host: "slow.wsslab.test", Certificate: leaf.TLSCertificate(),
-		Options: ServerOptions{RequireAuth: true, AuthToken: "t"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv, b := authServerAndBrowser(t, "slow.wsslab.test")
 	// A front that holds the first connection for a while before relaying.
 	front, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -77,14 +66,6 @@ func TestNetworkChangeIsRedone(t *testing.T) {
 			first = false
 		}
 	}()
-	b, err := StartBrowser(t.Context(), BrowserConfig{
-		Roots: []*x509.Certificate{pki.Root.Cert}, PageHost: "app.wsslab.test", PageCert: page.TLSCertificate(),
-		TempDir: MkdirTempFor(t, "test"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
 	// A name of this run's own (two runs at once must not collide), deleted
 	// even if the test fails.
 	veth := fmt.Sprintf("wsnc%x", os.Getpid()&0xffffff)
@@ -133,32 +114,13 @@ func TestLoginFailureIsNotRedone(t *testing.T) {
 		}
 		t.Fatal(err)
 	}
-	pki, err := certs.NewPKI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := pki.Mint(certs.Request{DNSNames: []string{"login.wsslab.test"}})
-	page, _ := pki.Mint(certs.Request{DNSNames: []string{"app.wsslab.test"}})
-	srv, err := NewServer(ServerConfig{Host: "login.wsslab.test", Certificate: leaf.TLSCertificate(),
-		Options: ServerOptions{RequireAuth: true, AuthToken: "t"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv, b := authServerAndBrowser(t, "login.wsslab.test")
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, closedPort, _ := net.SplitHostPort(closed.Addr().String())
 	closed.Close()
-	b, err := StartBrowser(t.Context(), BrowserConfig{
-		Roots: []*x509.Certificate{pki.Root.Cert}, PageHost: "app.wsslab.test", PageCert: page.TLSCertificate(),
-		TempDir: MkdirTempFor(t, "test"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
 	obs := b.Dial(t.Context(), Target{URL: srv.URL, Login: "https://login.wsslab.test:" + closedPort + "/login", Message: "hi"})
 	evidence := strings.Join(obs.Evidence, "\n  ")
 	if strings.Contains(evidence, "redone") {
@@ -170,4 +132,31 @@ func TestLoginFailureIsNotRedone(t *testing.T) {
 	if obs.Outcome == Connected {
 		t.Errorf("connected without the login's cookie: %+v", obs)
 	}
+}
+
+// authServerAndBrowser starts an echo server for host that wants the login
+// cookie, and a browser trusting its root (page on app.wsslab.test).
+func authServerAndBrowser(t *testing.T, host string) (*Server, *Browser) {
+	t.Helper()
+	pki, err := certs.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := pki.Mint(certs.Request{DNSNames: []string{host}})
+	page, _ := pki.Mint(certs.Request{DNSNames: []string{"app.wsslab.test"}})
+	srv, err := NewServer(ServerConfig{Host: host, Certificate: leaf.TLSCertificate(),
+		Options: ServerOptions{RequireAuth: true, AuthToken: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	b, err := StartBrowser(t.Context(), BrowserConfig{
+		Roots: []*x509.Certificate{pki.Root.Cert}, PageHost: "app.wsslab.test", PageCert: page.TLSCertificate(),
+		TempDir: MkdirTempFor(t, "test"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return srv, b
 }
