@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 type probePKI struct {
@@ -540,8 +541,8 @@ func probeBrowser(t *testing.T, p *probePKI) *harness.Browser {
 		TempDir:       harness.MkdirTempFor(t, "test"),
 	})
 	if err != nil {
-		if errors.Is(err, harness.ErrNoBrowser) && !harness.RequireBrowser() {
-			t.Skipf("skipped: %v", err)
+		if errors.Is(err, harness.ErrNoBrowser) {
+			testenv.Missing(t, "browser", err)
 		}
 		t.Fatal(err)
 	}

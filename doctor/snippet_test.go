@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // python is Debian's interpreter, which has python3-websockets.
@@ -70,10 +71,7 @@ func needPythonWebsockets(t *testing.T) {
 	t.Helper()
 	if err := exec.Command(python, "-c", "import websockets").Run(); err != nil {
 		msg := "needs Debian's python3 with websockets: apt-get install -y python3-websockets (" + err.Error() + ")"
-		if harness.RequireBrowser() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Missing(t, "python", errors.New(msg))
 	}
 }
 

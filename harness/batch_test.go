@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/wsslab/wsslab/certs"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // TestBatchSameURLTwice dials one URL twice in one batch, through a front
@@ -20,12 +21,7 @@ import (
 // which both sockets share; they are matched by the order the page created
 // its sockets.)
 func TestBatchSameURLTwice(t *testing.T) {
-	if err := CheckBrowserTools(); err != nil {
-		if !RequireBrowser() {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	testenv.Need(t, "browser", CheckBrowserTools())
 	pki, err := certs.NewPKI()
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsslab/wsslab/certs"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // TestNetworkChangeIsRedone makes Chrome see the host's network change in
@@ -22,12 +23,7 @@ import (
 // Docker adds a container's interface. The dial must be redone, not reported
 // as the server's 401.
 func TestNetworkChangeIsRedone(t *testing.T) {
-	if err := CheckBrowserTools(); err != nil {
-		if !RequireBrowser() {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	testenv.Need(t, "browser", CheckBrowserTools())
 	if os.Geteuid() != 0 {
 		t.Skip("adding a network interface needs root")
 	}
@@ -108,12 +104,7 @@ func TestNetworkChangeIsRedone(t *testing.T) {
 // TestLoginFailureIsNotRedone: a login fetch that fails for the server's own
 // reason (nothing listens on its port) is the observation, never a redo.
 func TestLoginFailureIsNotRedone(t *testing.T) {
-	if err := CheckBrowserTools(); err != nil {
-		if !RequireBrowser() {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	testenv.Need(t, "browser", CheckBrowserTools())
 	srv, b := authServerAndBrowser(t, "login.wsslab.test")
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // ErrNoBrowser is returned (wrapped) when Chromium or certutil is missing. Its
@@ -18,7 +20,7 @@ var ErrNoBrowser = errors.New("Chromium and certutil are needed for the browser 
 // RequireBrowser reports whether a missing browser must fail rather than skip:
 // under CI=true or WSSLAB_REQUIRE_BROWSER=1 the browser column never vanishes.
 func RequireBrowser() bool {
-	return os.Getenv("CI") == "true" || os.Getenv("WSSLAB_REQUIRE_BROWSER") == "1"
+	return testenv.Required("browser")
 }
 
 // FindChromium returns the browser binary: $WSSLAB_CHROMIUM, else the first of

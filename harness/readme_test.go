@@ -8,6 +8,7 @@ import (
 
 	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // TestREADMEUseInYourTests is README's "Use it in your own tests", verbatim
@@ -36,8 +37,8 @@ func TestREADMEUseInYourTests(t *testing.T) {
 		PageCert: page.TLSCertificate(),
 	})
 	if err != nil {
-		if errors.Is(err, harness.ErrNoBrowser) && !harness.RequireBrowser() {
-			t.Skip(err) // names the install command; fails under CI=true
+		if errors.Is(err, harness.ErrNoBrowser) {
+			testenv.Missing(t, "browser", err) // names the install command
 		}
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // BenchmarkMatrix is the full in-process matrix as a user pays for it: mint
@@ -159,8 +160,8 @@ func benchBrowser(b *testing.B) *harness.Browser {
 // laptop; any other error, or a missing browser under CI, fails it.
 func benchSkipMissing(b *testing.B, err error) {
 	b.Helper()
-	if errors.Is(err, harness.ErrNoBrowser) && !harness.RequireBrowser() {
-		b.Skipf("browser benchmarks skipped: %v", err)
+	if errors.Is(err, harness.ErrNoBrowser) {
+		testenv.Missing(b, "browser", err)
 	}
 	b.Fatal(err)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wsslab/wsslab/harness/container"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // TestContainers runs the scenarios with their servers in containers: the
@@ -19,8 +20,8 @@ import (
 //	go test ./scenarios -run 'TestContainers/container-table/nginx-cert-only' -v
 func TestContainers(t *testing.T) {
 	if err := container.Available(t.Context()); err != nil {
-		if errors.Is(err, container.ErrNoEngine) && !container.RequireEngine() {
-			t.Skipf("container scenarios skipped: %v", err)
+		if errors.Is(err, container.ErrNoEngine) {
+			testenv.Missing(t, "docker", err)
 		}
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wsslab/wsslab/harness"
 	"github.com/wsslab/wsslab/internal/owner"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // leakChildEnv makes the test binary act as a wsslab run that can be
@@ -117,8 +118,8 @@ func browserFromLab(t *testing.T, l *Lab) *harness.Browser {
 	t.Helper()
 	b, err := l.Browser(t.Context())
 	if err != nil {
-		if harness.CheckBrowserTools() != nil && !harness.RequireBrowser() {
-			t.Skipf("browser column skipped: %v", err)
+		if harness.CheckBrowserTools() != nil {
+			testenv.Missing(t, "browser", err)
 		}
 		t.Fatal(err)
 	}
@@ -133,12 +134,7 @@ func TestInterruptedRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two browsers in child processes")
 	}
-	if err := harness.CheckBrowserTools(); err != nil {
-		if !harness.RequireBrowser() {
-			t.Skipf("browser column skipped: %v", err)
-		}
-		t.Fatal(err)
-	}
+	testenv.Need(t, "browser", harness.CheckBrowserTools())
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := harness.MkdirTempFor(t, "test")

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // lab is shared by the tests of this process: one PKI, one browser.
@@ -31,8 +32,8 @@ func browserFor(t *testing.T) *harness.Browser {
 	t.Helper()
 	b, err := lab.Browser(t.Context())
 	if err != nil {
-		if errors.Is(err, harness.ErrNoBrowser) && !harness.RequireBrowser() {
-			t.Skipf("browser column skipped: %v", err)
+		if errors.Is(err, harness.ErrNoBrowser) {
+			testenv.Missing(t, "browser", err)
 		}
 		t.Fatalf("browser: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // TestMain lets the tests run the real command as a subprocess of the test
@@ -57,8 +59,8 @@ func runWsslab(t *testing.T, args ...string) (stdout, stderr string, code int) {
 func needBrowser(t *testing.T) {
 	t.Helper()
 	if err := harness.CheckBrowserTools(); err != nil {
-		if errors.Is(err, harness.ErrNoBrowser) && !harness.RequireBrowser() {
-			t.Skipf("needs the browser: %v", err)
+		if errors.Is(err, harness.ErrNoBrowser) {
+			testenv.Missing(t, "browser", err)
 		}
 		t.Fatalf("browser: %v", err)
 	}
@@ -68,10 +70,7 @@ func needBrowser(t *testing.T) {
 func needTool(t *testing.T, name, pkg string) {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
-		if harness.RequireBrowser() {
-			t.Fatalf("%s missing: run apt-get install -y %s", name, pkg)
-		}
-		t.Skipf("%s missing: run apt-get install -y %s", name, pkg)
+		testenv.Missing(t, name, fmt.Errorf("%v: run apt-get install -y %s", err, pkg))
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/harness"
 	ownerid "github.com/wsslab/wsslab/internal/owner"
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // requireEngine skips when no Docker engine answers, or fails under
@@ -27,8 +28,8 @@ import (
 func requireEngine(t *testing.T) {
 	t.Helper()
 	if err := Available(t.Context()); err != nil {
-		if errors.Is(err, ErrNoEngine) && !RequireEngine() {
-			t.Skipf("container tests skipped: %v", err)
+		if errors.Is(err, ErrNoEngine) {
+			testenv.Missing(t, "docker", err)
 		}
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // ErrNoEngine is returned (wrapped) when no Docker engine answers. Its
@@ -21,7 +23,7 @@ var ErrNoEngine = errors.New("no Docker engine answered: install and start one (
 // under CI=true or WSSLAB_REQUIRE_DOCKER=1 the container scenarios never
 // vanish.
 func RequireEngine() bool {
-	return os.Getenv("CI") == "true" || os.Getenv("WSSLAB_REQUIRE_DOCKER") == "1"
+	return testenv.Required("docker")
 }
 
 // EngineTimeout bounds the engine check. testcontainers'
