@@ -1,14 +1,17 @@
 package harness
 
 import (
+	"bufio"
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,13 +25,25 @@ import (
 // net::ERR_NETWORK_CHANGED for HTTP requests in flight, as it does when
 // Docker adds a container's interface. The dial must be redone, not reported
 // as the server's 401.
+//
+// The test runs itself again in a network namespace of its own (the
+// server, Chrome and the veth pair all live there), so the host's
+// interfaces are never touched and a killed run leaves no interface behind:
+// the kernel destroys a namespace's veth pairs with the namespace.
 func TestNetworkChangeIsRedone(t *testing.T) {
 	testenv.Need(t, "browser", CheckBrowserTools())
 	if os.Geteuid() != 0 {
-		t.Skip("adding a network interface needs root")
+		testenv.Missing(t, "root", errors.New("adding a network interface in a namespace of its own needs root"))
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip (iproute2)")
+		testenv.Missing(t, "ip", errors.New("needs ip: apt-get install -y iproute2"))
+	}
+	if os.Getenv(netnsChild) == "" {
+		inOwnNetns(t, "")
+		return
+	}
+	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("ip link set lo up: %v %s", err, out)
 	}
 	srv, b := authServerAndBrowser(t, "slow.wsslab.test")
 	// A front that holds the first connection for a while before relaying.
@@ -82,6 +97,10 @@ func TestNetworkChangeIsRedone(t *testing.T) {
 		run("addr", "add", "192.0.2.254/32", "dev", veth, "noprefixroute")
 		run("link", "set", veth, "up")
 		run("link", "set", veth+"p", "up")
+		fmt.Println(vethUp)
+		if os.Getenv(netnsChild) == "hold" {
+			time.Sleep(time.Minute) // until the parent kills this run
+		}
 		time.Sleep(300 * time.Millisecond)
 		run("link", "del", veth)
 	}()
@@ -99,6 +118,94 @@ func TestNetworkChangeIsRedone(t *testing.T) {
 		t.Fatalf("the interface change did not disturb Chrome; nothing was redone, the test proves nothing:\n  %s", evidence)
 	}
 	t.Logf("%s after a redo:\n  %s", obs.Outcome, evidence)
+}
+
+const (
+	// netnsChild is set in the run of TestNetworkChangeIsRedone inside its
+	// own network namespace: "1" runs it, "hold" stops once the veth is up
+	// (to be killed there).
+	netnsChild = "WSSLAB_NETNS_CHILD"
+	vethUp     = "wsslab-netns: veth up"
+)
+
+// inOwnNetns runs TestNetworkChangeIsRedone again in a new network
+// namespace and fails unless it passed there. With hold, it SIGKILLs the
+// run once its veth is up and its Chrome is dialing, and returns.
+func inOwnNetns(t *testing.T, hold string) {
+	t.Helper()
+	mode := "1"
+	if hold != "" {
+		mode = "hold"
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestNetworkChangeIsRedone$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), netnsChild+"="+mode)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNET, Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		testenv.Missing(t, "root", fmt.Errorf("a new network namespace: %v", err))
+	}
+	// The group is killed however the test ends (Chrome included).
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	var log strings.Builder
+	sc := bufio.NewScanner(out)
+	killed := false
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if hold != "" && strings.Contains(sc.Text(), vethUp) && !killed {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			killed = true
+		}
+	}
+	err = cmd.Wait()
+	switch {
+	case hold != "" && !killed:
+		t.Fatalf("the run in its own namespace never brought its veth up:\n%s", log.String())
+	case hold == "" && (err != nil || !strings.Contains(log.String(), "--- PASS: TestNetworkChangeIsRedone")):
+		t.Fatalf("in its own network namespace: %v\n%s", err, log.String())
+	case hold == "":
+		t.Logf("in its own network namespace:\n%s", log.String())
+	}
+}
+
+// TestNetworkChangeKilledLeavesNoInterface kills the network-change test
+// while its veth pair is up: no interface of it is left on the host (it never
+// was on the host), and nothing of the run is left running.
+func TestNetworkChangeKilledLeavesNoInterface(t *testing.T) {
+	testenv.Need(t, "browser", CheckBrowserTools())
+	if os.Getenv(netnsChild) != "" {
+		t.Skip("runs in the parent only")
+	}
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "root", errors.New("adding a network interface in a namespace of its own needs root"))
+	}
+	before := hostLinks(t)
+	inOwnNetns(t, "hold")
+	// Its temp dirs are the sweep's, as after any killed run.
+	if _, err := SweepStale(""); err != nil {
+		t.Error(err)
+	}
+	if after := hostLinks(t); after != before {
+		t.Errorf("the host's interfaces changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+func hostLinks(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("ip", "-o", "link", "show").Output()
+	if err != nil {
+		testenv.Missing(t, "ip", fmt.Errorf("ip link show: %v: apt-get install -y iproute2", err))
+	}
+	var names []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 1 {
+			names = append(names, f[1])
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 // TestLoginFailureIsNotRedone: a login fetch that fails for the server's own
