@@ -51,10 +51,16 @@ func CheckBrowserTools() error {
 	return nil
 }
 
+// trustFlags are the NSS trust flags a root gets: a CA for TLS servers.
+// A variable so a test can prove the re-check catches a root without trust.
+var trustFlags = "C,,"
+
 // NewTrustHome makes a throwaway HOME under dir whose NSS database
 // (~/.pki/nssdb, where Chromium on Linux looks) trusts exactly roots, as CAs
 // for TLS servers ("C,,"). Nothing else is touched: not the system store, not
-// the user's HOME. Like mkcert it checks, installs, then re-checks.
+// the user's HOME. Like mkcert it installs, then re-checks that NSS really
+// trusts each root as a TLS CA (`certutil -V -u L`, as mkcert verifies): a
+// root merely listed in the database (`certutil -L`) may carry no trust.
 func NewTrustHome(dir string, roots []*x509.Certificate) (home string, err error) {
 	home = filepath.Join(dir, "home")
 	db := filepath.Join(home, ".pki", "nssdb")
@@ -78,12 +84,12 @@ func NewTrustHome(dir string, roots []*x509.Certificate) (home string, err error
 			return "", fmt.Errorf("harness: nss: %w", err)
 		}
 		nick := fmt.Sprintf("wsslab-root-%d", i)
-		if err := certutil("-A", "-t", "C,,", "-n", nick, "-i", f); err != nil {
+		if err := certutil("-A", "-t", trustFlags, "-n", nick, "-i", f); err != nil {
 			return "", err
 		}
-		// Re-check: the root must now be listed with its trust flags.
-		if err := certutil("-L", "-n", nick); err != nil {
-			return "", fmt.Errorf("harness: root not in NSS database after install: %w", err)
+		// Re-check: NSS must now verify the root for the SSL CA usage (L).
+		if err := certutil("-V", "-u", "L", "-n", nick); err != nil {
+			return "", fmt.Errorf("harness: root not trusted as a TLS CA after install: %w", err)
 		}
 	}
 	return home, nil
