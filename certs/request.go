@@ -32,7 +32,9 @@ const (
 	UntrustedRoot Defect = "untrusted-root"
 	// NoSAN: no subjectAltName extension; the name is only in the Common Name.
 	NoSAN Defect = "no-san"
-	// SHA1Signature: the leaf is signed with SHA-1 (and so has an RSA key).
+	// SHA1Signature: the leaf is signed with SHA-1 by its issuer, with the
+	// issuer's key type (ECDSA-SHA1 under the default ECDSA intermediate,
+	// SHA1-RSA under an RSA one); the leaf's own key is unchanged.
 	SHA1Signature Defect = "sha1-signature"
 	// NoServerAuth: the leaf's extended key usage lists clientAuth only.
 	NoServerAuth Defect = "no-server-auth"
