@@ -8,7 +8,6 @@ import (
 
 	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/harness"
-	"github.com/wsslab/wsslab/internal/testenv"
 )
 
 // TestREADMEUseInYourTests is README's "Use it in your own tests", verbatim
@@ -37,8 +36,8 @@ func TestREADMEUseInYourTests(t *testing.T) {
 		PageCert: page.TLSCertificate(),
 	})
 	if err != nil {
-		if errors.Is(err, harness.ErrNoBrowser) {
-			testenv.Missing(t, "browser", err) // names the install command
+		if errors.Is(err, harness.ErrNoBrowser) && !harness.RequireBrowser() {
+			t.Skip(err) // names the install command; fails under CI=true
 		}
 		t.Fatal(err)
 	}
