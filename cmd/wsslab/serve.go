@@ -237,7 +237,7 @@ type indexRow struct {
 	URL      string
 	Port     int
 	// Expect is what each browser (browserClients) was measured to do.
-	Expect []string
+	Expect []scenarios.Expect
 	// Protocols is the JSON list of subprotocols the Try button offers,
 	// as the scenario's page does.
 	Protocols string
@@ -253,14 +253,13 @@ func (s *serving) rows() []indexRow {
 		if in.Scenario.Subprotocols == nil {
 			protos = []byte("[]")
 		}
-		var expect []string
+		var expect []scenarios.Expect
 		for _, c := range browserClients() {
 			e, err := in.Scenario.Expect(c)
 			if err != nil {
-				expect = append(expect, err.Error()) // TestTableInvariants prevents it
-				continue
+				e = scenarios.Expect{Outcome: "?", Reason: err.Error()} // TestTableInvariants prevents it
 			}
-			expect = append(expect, e.String())
+			expect = append(expect, e)
 		}
 		rows = append(rows, indexRow{Scenario: in.Scenario, URL: in.URL, Port: s.Ports[i], Expect: expect, Protocols: string(protos), Login: in.Target().Login})
 	}
@@ -362,31 +361,60 @@ func (s *serving) guide() string {
 	return b.String()
 }
 
-// printGuide prints the servers and the guide.
+// printGuide prints the servers and the guide: one line per server with
+// each browser's outcome, its exact reasons on the lines below (wrapped:
+// the table fits matrixWidth columns however long a reason is).
 func (s *serving) printGuide(w io.Writer) {
 	fmt.Fprintf(w, "wsslab serve: %d scenario servers on 127.0.0.1; index page %s\n\n", len(s.Instances), s.IndexURL)
-	header := []string{"PORT", "URL"}
-	for _, c := range browserClients() {
+	browsers := browserClients()
+	header := []string{"PORT", "SCENARIO", "URL"}
+	for _, c := range browsers {
 		header = append(header, strings.ToUpper(c.ID)+" DOES")
 	}
-	rows := [][]string{append(header, "SCENARIO")}
-	for _, r := range s.rows() {
-		rows = append(rows, append(append([]string{strconv.Itoa(r.Port), r.URL}, r.Expect...), r.Scenario.ID))
+	rows := [][]string{header}
+	srows := s.rows()
+	for _, r := range srows {
+		row := []string{strconv.Itoa(r.Port), r.Scenario.ID, r.URL}
+		for _, e := range r.Expect {
+			row = append(row, string(e.Outcome))
+		}
+		rows = append(rows, row)
 	}
-	widths := make([]int, len(header)+1)
+	widths := make([]int, len(header))
 	for _, r := range rows {
 		for i, c := range r {
 			widths[i] = max(widths[i], len(c))
 		}
 	}
-	for _, r := range rows {
+	for n, r := range rows {
 		var b strings.Builder
-		for i, c := range r[:len(r)-1] {
+		for i, c := range r {
+			if i == len(r)-1 {
+				b.WriteString(c)
+				break
+			}
 			fmt.Fprintf(&b, "%-*s  ", widths[i], c)
 		}
-		fmt.Fprintf(w, "  %s%s\n", b.String(), r[len(r)-1])
+		fmt.Fprintf(w, "  %s\n", b.String())
+		if n == 0 {
+			continue
+		}
+		for i, e := range srows[n-1].Expect {
+			if e.Reason != "" {
+				wrap(w, "        ", browsers[i].ID+": "+e.Reason)
+			}
+		}
 	}
-	fmt.Fprintf(w, "\n%s\nPress Ctrl-C to stop.\n", s.guide())
+	fmt.Fprintln(w)
+	// Prose is wrapped; commands (indented) stay whole, to paste.
+	for _, l := range strings.Split(strings.TrimRight(s.guide(), "\n"), "\n") {
+		if l == "" || strings.HasPrefix(l, " ") {
+			fmt.Fprintln(w, l)
+			continue
+		}
+		wrap(w, "", l)
+	}
+	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 }
 
 func (s *serving) unsafePortWarnings() []string {

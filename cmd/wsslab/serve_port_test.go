@@ -82,6 +82,16 @@ func TestServeAnyFreePorts(t *testing.T) {
 	if !strings.Contains(out.String(), "CHROME DOES") {
 		t.Errorf("guide has no column per browser:\n%s", out.String())
 	}
+	// The server table (up to the guide) fits a terminal, reasons included.
+	table, _, _ := strings.Cut(out.String(), "\n\nTest root")
+	for _, l := range strings.Split(table, "\n") {
+		if len(l) > matrixWidth {
+			t.Errorf("a %d-column line in serve's table:\n%s", len(l), l)
+		}
+	}
+	if !strings.Contains(table, "chrome: net::ERR_CERT_AUTHORITY_INVALID") {
+		t.Errorf("serve's table lacks the browsers' reasons:\n%s", table)
+	}
 }
 
 func got(r scenarios.Result) string {
