@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/wsslab/wsslab/internal/testenv"
+	"github.com/wsslab/wsslab/internal/require"
 )
 
 // ErrNoBrowser is returned (wrapped) when Chromium or certutil is missing. Its
@@ -20,7 +20,7 @@ var ErrNoBrowser = errors.New("Chromium and certutil are needed for the browser 
 // RequireBrowser reports whether a missing browser must fail rather than skip:
 // under CI=true or WSSLAB_REQUIRE_BROWSER=1 the browser column never vanishes.
 func RequireBrowser() bool {
-	return testenv.Required("browser")
+	return require.Required("browser")
 }
 
 // FindChromium returns the browser binary: $WSSLAB_CHROMIUM, else the first of

@@ -12,7 +12,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/wsslab/wsslab/internal/testenv"
+	"github.com/wsslab/wsslab/internal/require"
 )
 
 // ErrNoEngine is returned (wrapped) when no Docker engine answers. Its
@@ -23,7 +23,7 @@ var ErrNoEngine = errors.New("no Docker engine answered: install and start one (
 // under CI=true or WSSLAB_REQUIRE_DOCKER=1 the container scenarios never
 // vanish.
 func RequireEngine() bool {
-	return testenv.Required("docker")
+	return require.Required("docker")
 }
 
 // EngineTimeout bounds the engine check. testcontainers'

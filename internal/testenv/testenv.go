@@ -5,33 +5,13 @@
 package testenv
 
 import (
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/wsslab/wsslab/internal/require"
 )
 
-// Required reports whether a missing dependency named what ("browser",
-// "docker", "node", "python", "openssl", "firefox", "root", …) must fail
-// rather than skip: CI=true, WSSLAB_REQUIRE=all, or what listed in
-// WSSLAB_REQUIRE (comma separated). The older WSSLAB_REQUIRE_BROWSER=1 and
-// WSSLAB_REQUIRE_DOCKER=1 still work.
-func Required(what string) bool {
-	if os.Getenv("CI") == "true" {
-		return true
-	}
-	for _, w := range strings.Split(os.Getenv("WSSLAB_REQUIRE"), ",") {
-		if w = strings.TrimSpace(w); w == "all" || (w != "" && w == what) {
-			return true
-		}
-	}
-	switch what {
-	case "browser":
-		return os.Getenv("WSSLAB_REQUIRE_BROWSER") == "1"
-	case "docker":
-		return os.Getenv("WSSLAB_REQUIRE_DOCKER") == "1"
-	}
-	return false
-}
+// Required is require.Required: whether a missing what must fail.
+func Required(what string) bool { return require.Required(what) }
 
 // Missing ends tb because what is not available here: err says what is
 // missing and how to install it. It skips on a laptop and fails when
