@@ -132,6 +132,8 @@ func certsMain(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stdout, "  #   -> prints %q\n", sc2.Look)
 	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(defaultBasePort+tableIndex(sc.ID)))
+	printArticleChecklist(stdout, sc, articleChecklist(sc, dir, addr, serveRootFile))
 	fmt.Fprintf(stdout, "\nWhy: %s\nFix: %s\n", sc.Lesson, sc.Fix)
 	return exitOK
 }

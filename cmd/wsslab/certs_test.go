@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,6 +66,27 @@ func TestCertsOpenSSL(t *testing.T) {
 				t.Fatal(err)
 			}
 			n, _ := strconv.Atoi(port)
+			for _, c := range articleChecklist(sc, dir, in.Endpoint.Addr, labRoot) {
+				printed := articleChecklist(sc, dir, net.JoinHostPort("127.0.0.1", strconv.Itoa(defaultBasePort+tableIndex(sc.ID))), serveRootFile)
+				if !slices.ContainsFunc(printed, func(p articleCheck) bool { return strings.Contains(out.String(), "\n  "+p.Shell()+"\n") }) {
+					t.Errorf("the article's checks are not printed")
+				}
+				ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a hang guard only
+				got, err := exec.CommandContext(ctx, "sh", "-c", c.Shell()).CombinedOutput()
+				cancel()
+				if failed := err != nil; failed != c.Fails {
+					t.Errorf("%s\nfailed=%v, want %v:\n%s", c.Shell(), failed, c.Fails, got)
+				}
+				if !strings.Contains(string(got), c.Look) {
+					t.Errorf("%s\nwant output containing %q, got:\n%s", c.Shell(), c.Look, got)
+				}
+				if c.Args[0] == "s_client" {
+					// The article's reading: OK is the last verify line saying 0 (ok).
+					if ok := strings.Contains(string(got), "Verify return code: 0 (ok)"); ok != c.OK {
+						t.Errorf("%s\nreader's OK=%v, model says %v:\n%s", c.Shell(), ok, c.OK, got)
+					}
+				}
+			}
 			for _, c := range append(opensslChecks(sc, dir), sClientCheck(sc, n, labRoot)) {
 				if c.Args[0] != "s_client" && !strings.Contains(out.String(), c.Command()) {
 					t.Errorf("command not printed: %s", c.Command())
