@@ -15,7 +15,7 @@ import (
 	"github.com/wsslab/wsslab/internal/testenv"
 )
 
-// BenchmarkMatrix is the full in-process matrix as a user pays for it: mint
+// BenchmarkMatrix is the full in-process matrix, every registered client, as a user pays for it: mint
 // the PKI, then Lab.Run (Chromium's start overlapping the servers', every
 // client dialing its batch), then stop everything. The phases a Go CPU
 // profile cannot see are reported apart: pki-ms, run-ms (start, dial and
@@ -25,7 +25,9 @@ func BenchmarkMatrix(b *testing.B) {
 		benchSkipMissing(b, err)
 	}
 	var phases [3]time.Duration // pki, run, close
+	var cycles time.Duration    // bare Chromium start+quit, one per op
 	for b.Loop() {
+		cycles += chromiumCycle(b)
 		t0 := time.Now()
 		l, err := NewLab()
 		if err != nil {
@@ -50,6 +52,10 @@ func BenchmarkMatrix(b *testing.B) {
 		b.ReportMetric(float64(phases[i].Milliseconds())/float64(b.N), name+"-ms")
 	}
 	b.ReportMetric(float64(len(Table)), "scenarios")
+	b.ReportMetric(float64(len(Clients)), "clients")
+	// The whole matrix (PKI, Chromium's start, every column, close) in bare
+	// Chromium start+quit cycles measured in the same run.
+	b.ReportMetric(float64(phases[0]+phases[1]+phases[2])/float64(cycles), "cycles")
 }
 
 // BenchmarkMatrixPhases is BenchmarkMatrix with its phases run one after the
