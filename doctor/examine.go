@@ -257,9 +257,19 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	// saw the chain: read the Certificate message from the wire instead
 	// (Chrome's parser accepts more than Go's).
 	unparsed := false
-	if chrome.kind == "cert-parse" {
-		if raw := p.captureCertificates(ctx); len(raw) > 0 {
+	switch {
+	case chrome.kind == "cert-parse":
+		if raw := p.captureCertificates(ctx, wideConfig(tls.VersionTLS10, tls.VersionTLS12)); len(raw) > 0 {
 			chrome.raw, unparsed = raw, true
+		}
+	case chrome.kind == "tls" && chrome.alert < 0 && len(chrome.raw) == 0:
+		// Go's client refused something after the server answered (a key
+		// or a signature Go will not use, a message it will not parse):
+		// if the server sends its Certificate to Chrome's offer, version
+		// and suite were agreed and Chrome judges that certificate.
+		if raw := p.captureCertificates(ctx, chrome12Config()); len(raw) > 0 {
+			chrome.raw, unparsed = raw, true
+			f.add(Info, "go-handshake", "Go's TLS client could not finish the handshake ("+clip(chrome.err.Error())+"); doctor read the certificates from the server's Certificate message instead", "")
 		}
 	}
 	if chrome.err != nil && !badSig && !unparsed {

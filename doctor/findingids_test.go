@@ -15,7 +15,7 @@ import (
 // information) the table has no scenario for.
 var doctorOnlyIDs = []string{
 	"basic-constraints", "cert-malformed", "chain-empty", "chain-extra", "chain-loop", "chain-order",
-	"chain-root-sent", "chain-too-long", "critical-extension", "hidden-by-earlier-error", "ip-host",
+	"chain-root-sent", "chain-too-long", "critical-extension", "go-handshake", "hidden-by-earlier-error", "ip-host",
 	"issuer-unknown", "key-mismatch", "key-usage", "name-constraints", "not-tls", "path-length",
 	"private-root", "signature-invalid", "tcp", "tls-alert", "tls-ciphers", "tls-closed", "tls-versions",
 	"unsafe-port", "validity-too-long", "ws-handshake", "ws-not-http", "ws-plain-to-tls", "ws-subprotocol",

@@ -221,6 +221,14 @@ func chromeConfig() *tls.Config {
 	}
 }
 
+// chrome12Config is Chrome's offer capped at TLS 1.2, whose Certificate
+// message travels in the clear.
+func chrome12Config() *tls.Config {
+	c := chromeConfig()
+	c.MaxVersion = tls.VersionTLS12
+	return c
+}
+
 func wideConfig(minV, maxV uint16) *tls.Config {
 	return &tls.Config{
 		MinVersion:   minV,
