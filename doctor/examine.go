@@ -367,7 +367,7 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	if leaf := chain.Leaf(); leaf != nil && chrome.err == nil {
 		if alg := leafSignatureUnsupported(leaf); alg != "" {
 			set(certFails("net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"))
-			f.add(Error, "key", "the server's certificate has an "+alg+" key; Chrome offers no TLS signature algorithm for it, so the handshake fails", "Use an ECDSA P-256/P-384 or RSA 2048+ key.")
+			f.add(Error, "key-unsupported", "the server's certificate has an "+alg+" key; Chrome offers no TLS signature algorithm for it, so the handshake fails", "Use an ECDSA P-256/P-384 or RSA 2048+ key.")
 		}
 		if need := keyUsageIncompatible(leaf, st); need != "" {
 			set(certFails("net::ERR_SSL_KEY_USAGE_INCOMPATIBLE"))
@@ -556,24 +556,29 @@ func describeUpgrade(ws *WebSocketInfo, t Target, cfg Config, f *findings, set f
 	noOriginOK := without != nil && without.ChromeError == ""
 	switch {
 	case useWSS != "":
-		f.add(Error, "ws-plain-to-tls", fmt.Sprintf("the server answered the plain-HTTP upgrade request with HTTP %d: %s (a TLS server answering an HTTP request it cannot read)", with.Status, useWSS), "Use wss:// for a TLS port.")
+		f.add(Error, "ws-plain-to-tls", fmt.Sprintf("the client sent plain HTTP to an HTTPS (TLS) server: ws:// speaks HTTP without TLS, the port expects a TLS handshake, and the TLS server answered the unreadable request with HTTP %d (Go: \"Client sent an HTTP request to an HTTPS server\", nginx: \"The plain HTTP request was sent to HTTPS port\"); %s", with.Status, useWSS), "Use wss:// for a TLS port.")
 	case noOriginOK && with.Status != without.Status:
 		f.add(Error, "origin-check", fmt.Sprintf("the server rejects the upgrade from a page at %s (HTTP %d) but accepts it without an Origin header, as Postman sends it: it checks Origin", with.Origin, with.Status),
-			"Allow your front end's origin on the server (e.g. CheckOrigin / allowed_origins / verifyClient), and re-check with --origin https://your.app.")
+			"Allow your front end's origin on the server (e.g. CheckOrigin / allowed_origins / verifyClient), and re-check with your front end's origin.")
+		f.recheck(RecheckOrigin)
 	case with.Status == http.StatusUnauthorized || with.Status == http.StatusProxyAuthRequired:
 		f.add(Error, "auth-header-required", fmt.Sprintf("the server requires authentication (HTTP %d); a page cannot set an Authorization header on new WebSocket()", with.Status),
 			"Authenticate with a cookie, a token in the URL (?token=...) or a subprotocol (new WebSocket(url, ['bearer.TOKEN'])), or a ticket from an authenticated HTTP call.")
 	case strings.Contains(with.ChromeError, "Sec-WebSocket-Protocol"):
-		f.add(Error, "subprotocol-unrequested", with.ChromeError, "The server must echo exactly one of the subprotocols the page offers, and none when it offers none. Offer it in the page: new WebSocket(url, ['proto']); check with --subprotocol proto.")
+		f.add(Error, "subprotocol-unrequested", with.ChromeError, "The server must echo exactly one of the subprotocols the page offers, and none when it offers none. Offer it in the page: new WebSocket(url, ['proto']), and re-check offering it.")
+		f.recheck(RecheckSubprotocol)
 	case with.Status != http.StatusSwitchingProtocols:
 		fix := "Check the server's route and its upgrade conditions; the body of the response often says why."
+		rc := Recheck("")
 		if with.Status == http.StatusBadRequest && len(cfg.Subprotocols) == 0 {
-			fix = "A 400 often means the server requires a subprotocol or a query parameter; check with --subprotocol NAME."
+			fix = "A 400 often means the server requires a subprotocol or a query parameter; re-check offering the subprotocol the page offers."
+			rc = RecheckSubprotocol
 		}
 		if with.Status >= 300 && with.Status < 400 {
 			fix = "Browsers do not follow redirects on a WebSocket upgrade: use the final URL."
 		}
 		f.add(Error, "ws-handshake", fmt.Sprintf("the server answered the upgrade with HTTP %d instead of 101 Switching Protocols", with.Status), fix)
+		f.recheck(rc)
 	default:
 		f.add(Error, "ws-handshake", "the server's upgrade response breaks RFC 6455: "+with.ChromeError, "Use a maintained WebSocket library on the server; check any proxy in front of it forwards Upgrade and Connection headers.")
 	}

@@ -117,7 +117,7 @@ func TestArticleSnippet(t *testing.T) {
 			for _, p := range ports {
 				res = append(res, Resolve{Host: host, Port: p, Addr: "127.0.0.1"})
 			}
-			bc, err = StartBrowserCheck(context.Background(), []*x509.Certificate{pki.Root.Cert}, res, 15*time.Second)
+			bc, err = StartBrowserCheck(context.Background(), []*x509.Certificate{pki.Root.Cert}, res, 15*time.Second, "")
 			if err != nil {
 				if !errors.Is(err, harness.ErrNoBrowser) || harness.RequireBrowser() {
 					t.Fatal(err)

@@ -287,7 +287,7 @@ func describeDialErr(addr string, err error) string {
 	case strings.Contains(err.Error(), "refused"):
 		return fmt.Sprintf("cannot connect to %s: connection refused (nothing listening on that port)", addr)
 	case strings.Contains(err.Error(), "no such host"):
-		return fmt.Sprintf("cannot resolve %s: no such host (check the DNS record, or use --resolve HOST:PORT:ADDR)", addr)
+		return fmt.Sprintf("cannot resolve %s: no such host (check the DNS record, or give the address to connect to)", addr)
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Err != nil {

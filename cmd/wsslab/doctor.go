@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -188,7 +189,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	var bc *doctor.BrowserCheck
 	if o.browser {
-		bc, err = doctor.StartBrowserCheck(ctx, cfg.Private, cfg.Resolve, o.timeout+5*time.Second)
+		bc, err = doctor.StartBrowserCheck(ctx, cfg.Private, cfg.Resolve, o.timeout+5*time.Second, o.origin)
 		if err != nil {
 			if ctx.Err() != nil {
 				return interrupted()
@@ -201,11 +202,11 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return exitUsage
 		}
 		defer bc.Close()
-		// Chrome sends its page's origin; predict with the same one, so
-		// the two can be compared, and say so rather than drop --origin
-		// silently.
+		// doctor's page is served at --origin, so Chrome sends it; an
+		// origin no page can have (http://, an IP, a path) cannot be, and
+		// doctor says so rather than drop it silently.
 		if o.originSet && o.origin != bc.Origin() {
-			fmt.Fprintf(stderr, "Note: --browser: real Chrome sends the Origin of doctor's own page (%s), so the prediction uses it too; run without --browser to check --origin %s\n", bc.Origin(), o.origin)
+			fmt.Fprintf(stderr, "Note: --browser: Chrome cannot send the Origin %s (doctor serves its page only at an https://NAME[:PORT] origin), so it sends %s and the prediction uses it too; run without --browser to check --origin %s\n", o.origin, bc.Origin(), o.origin)
 		}
 		cfg.Origin = bc.Origin()
 	}
@@ -214,7 +215,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return interrupted()
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "ERROR: doctor: "+oneLine(err.Error()))
+		fmt.Fprintln(stderr, examineErrorLine(err))
 		return exitUsage
 	}
 	if bc != nil {
@@ -344,8 +345,35 @@ func printReport(w io.Writer, r *doctor.Report) {
 			if f.Fix != "" {
 				fmt.Fprintf(w, "  fix: %s\n", f.Fix)
 			}
+			if rc := recheckCommand(f.Recheck, r.URL); rc != "" {
+				fmt.Fprintf(w, "  re-check: %s\n", rc)
+			}
 		}
 	}
+}
+
+// recheckCommand words a finding's Recheck as the doctor command line.
+func recheckCommand(r doctor.Recheck, url string) string {
+	flag := map[doctor.Recheck]string{
+		doctor.RecheckCA:          "--ca root.pem",
+		doctor.RecheckOrigin:      "--origin https://your.app",
+		doctor.RecheckSubprotocol: "--subprotocol NAME",
+	}[r]
+	if flag == "" {
+		return ""
+	}
+	return "wsslab doctor " + flag + " " + url
+}
+
+// examineErrorLine is the ERROR line for an examination that could not
+// run, with the flag that helps where there is one.
+func examineErrorLine(err error) string {
+	line := "ERROR: doctor: " + oneLine(err.Error())
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		line += "; to connect somewhere else: --resolve HOST:PORT:ADDR"
+	}
+	return line
 }
 
 func verdictLine(verdict, netErr string, o harness.Outcome) string {
