@@ -106,7 +106,7 @@ func (c *BrowserCheck) Dial(ctx context.Context, rep *Report, protos []string) *
 	if obs.Outcome == harness.Connected || obs.Outcome == harness.NoEcho {
 		res.Verdict, res.NetError = "connects", ""
 	}
-	res.Agrees = res.Verdict == rep.Browser.Verdict && res.NetError == rep.Browser.NetError
+	res.Agrees = res.Verdict == rep.Prediction.Verdict && res.NetError == rep.Prediction.NetError
 	return res
 }
 

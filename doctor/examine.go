@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -87,19 +88,31 @@ type WebSocketInfo struct {
 
 // Report is doctor's answer.
 type Report struct {
-	URL       string         `json:"url"`
-	Host      string         `json:"host"`
-	Port      int            `json:"port"`
-	Address   string         `json:"address"`
-	SNI       string         `json:"sni,omitempty"`
-	Browser   Prediction     `json:"browser"`
-	TLS       *TLSInfo       `json:"tls,omitempty"`
-	Chain     *ChainResult   `json:"chain,omitempty"`
-	WebSocket *WebSocketInfo `json:"websocket,omitempty"`
-	Findings  []Finding      `json:"findings"`
-	// Chrome is real Chromium's result, when it was asked (--browser).
-	Chrome *ChromeResult `json:"chrome,omitempty"`
+	// Schema is the JSON layout's version: ReportSchema.
+	Schema  int    `json:"schema"`
+	URL     string `json:"url"`
+	Host    string `json:"host"`
+	Port    int    `json:"port"`
+	Address string `json:"address"`
+	SNI     string `json:"sni,omitempty"`
+	// Prediction is what doctor's model says Chrome will do.
+	Prediction Prediction     `json:"prediction"`
+	TLS        *TLSInfo       `json:"tls,omitempty"`
+	Chain      *ChainResult   `json:"chain,omitempty"`
+	WebSocket  *WebSocketInfo `json:"websocket,omitempty"`
+	Findings   []Finding      `json:"findings"`
+	// OpenSSL is what the article's openssl s_client check says; nil for
+	// ws:// (no TLS to check).
+	OpenSSL *OpenSSLCheck `json:"openssl,omitempty"`
+	// Observed is what real Chromium did, when it was asked
+	// (BrowserCheck.Dial); nil otherwise.
+	Observed *ChromeResult `json:"observed,omitempty"`
 }
+
+// ReportSchema is Report's JSON version: 2 renamed "browser" (the
+// prediction) to "prediction" and "chrome" (the real run) to "observed",
+// and added "schema" and "openssl".
+const ReportSchema = 2
 
 // ChromeResult is what real Chromium did.
 type ChromeResult struct {
@@ -209,7 +222,7 @@ func share(ctx context.Context, frac float64) (context.Context, context.CancelFu
 }
 
 func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
-	r := &Report{URL: t.URL, Host: t.Host, Port: t.Port, Address: DialAddr(t, cfg.Resolve)}
+	r := &Report{Schema: ReportSchema, URL: t.URL, Host: t.Host, Port: t.Port, Address: DialAddr(t, cfg.Resolve)}
 	var f findings
 	p := prober{addr: r.Address}
 	if t.IP == nil {
@@ -226,13 +239,20 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		if pred == nil {
 			set(connects)
 		}
-		r.Browser, r.Findings = *pred, f
+		r.Prediction, r.Findings = *pred, f
+		if r.OpenSSL != nil {
+			name := NameMatch{OK: true}
+			if r.Chain != nil {
+				name = r.Chain.Name
+			}
+			r.OpenSSL.explain(r.Prediction, name, t.Host)
+		}
 		switch {
 		case t.Scheme == "https":
-			r.Browser.Console = ""
-		case r.Browser.Console != "" && r.Browser.Outcome != harness.Blocked:
+			r.Prediction.Console = ""
+		case r.Prediction.Console != "" && r.Prediction.Outcome != harness.Blocked:
 			// The line Chrome's console shows (Log.entryAdded).
-			r.Browser.Console = "WebSocket connection to '" + t.URL + "' failed: " + r.Browser.Console
+			r.Prediction.Console = "WebSocket connection to '" + t.URL + "' failed: " + r.Prediction.Console
 		}
 		return r, nil
 	}
@@ -364,6 +384,12 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	})
 	cancelAIA()
 	r.Chain = chain
+	connect := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	if r.Address != connect && len(cfg.Resolve) > 0 {
+		connect = r.Address
+	}
+	r.OpenSSL = modelOpenSSL(opensslInput{host: t.Host, connect: connect, served: hs.raw, trust: NewTrust(system, cfg.Private),
+		privateRoots: len(cfg.Private) > 0, now: cfg.Now, handshake: r.TLS.Versions["TLS 1.2"] || r.TLS.Versions["TLS 1.3"]})
 	if leaf := chain.Leaf(); leaf != nil && chrome.err == nil {
 		if alg := leafSignatureUnsupported(leaf); alg != "" {
 			set(certFails("net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"))

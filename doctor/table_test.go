@@ -79,11 +79,11 @@ func TestTableFindings(t *testing.T) {
 			sort.Strings(errs)
 			want, listed := defectFinding[sc.ID]
 			switch {
-			case rep.Browser.Connects() && len(errs) > 0:
+			case rep.Prediction.Connects() && len(errs) > 0:
 				t.Errorf("doctor predicts connects but reports ERROR %v", errs)
-			case !rep.Browser.Connects() && !listed:
+			case !rep.Prediction.Connects() && !listed:
 				t.Errorf("failing row %s has no entry in defectFinding (ERROR findings: %v)", sc.ID, errs)
-			case !rep.Browser.Connects() && (len(errs) != 1 || errs[0] != want):
+			case !rep.Prediction.Connects() && (len(errs) != 1 || errs[0] != want):
 				// Exactly the row's defect: a second ERROR would be a
 				// defect the row does not have.
 				t.Errorf("ERROR findings %v, want exactly [%s]\n%s", errs, want, advice.String())

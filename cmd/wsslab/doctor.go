@@ -222,7 +222,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if strings.HasPrefix(rep.URL, "https://") {
 			fmt.Fprintln(stderr, "Note: --browser dials WebSocket URLs only; skipped for https://")
 		} else {
-			rep.Chrome = bc.Dial(ctx, rep, cfg.Subprotocols)
+			rep.Observed = bc.Dial(ctx, rep, cfg.Subprotocols)
 			if ctx.Err() != nil {
 				return interrupted()
 			}
@@ -238,9 +238,9 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	} else {
 		printReport(stdout, rep)
 	}
-	verdict := rep.Browser.Verdict
-	if rep.Chrome != nil {
-		verdict = rep.Chrome.Verdict
+	verdict := rep.Prediction.Verdict
+	if rep.Observed != nil {
+		verdict = rep.Observed.Verdict
 	}
 	if verdict == "connects" {
 		return exitOK
@@ -321,12 +321,25 @@ func printReport(w io.Writer, r *doctor.Report) {
 			fmt.Fprintf(w, "  upgrade    %s: %s\n", who, res)
 		}
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Chrome (predicted): %s\n", verdictLine(r.Browser.Verdict, r.Browser.NetError, r.Browser.Outcome))
-	if r.Browser.Console != "" && !r.Browser.Connects() {
-		fmt.Fprintf(w, "  console: %s\n", r.Browser.Console)
+	if o := r.OpenSSL; o != nil {
+		res := fmt.Sprintf("Verify return code: %d (%s)", o.Code, o.Text)
+		if o.Code < 0 {
+			res = o.Text
+		}
+		fmt.Fprintf(w, "  openssl    %s says %s\n", o.Command, res)
+		if o.Misleads != "" {
+			fmt.Fprintf(w, "             %s\n", o.Misleads)
+		}
+		if o.Honest != "" {
+			fmt.Fprintf(w, "             honest: %s\n", o.Honest)
+		}
 	}
-	if c := r.Chrome; c != nil {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Chrome (predicted): %s\n", verdictLine(r.Prediction.Verdict, r.Prediction.NetError, r.Prediction.Outcome))
+	if r.Prediction.Console != "" && !r.Prediction.Connects() {
+		fmt.Fprintf(w, "  console: %s\n", r.Prediction.Console)
+	}
+	if c := r.Observed; c != nil {
 		agree := "agrees with the prediction"
 		if !c.Agrees {
 			agree = "DISAGREES with the prediction: doctor's model is wrong here, please report it"

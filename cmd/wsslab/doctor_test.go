@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/wsslab/wsslab/certs"
+	"github.com/wsslab/wsslab/doctor"
 	"github.com/wsslab/wsslab/harness"
 )
 
@@ -117,10 +118,11 @@ func TestDoctorJSON(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var rep struct {
-		Browser struct {
+		Schema     int `json:"schema"`
+		Prediction struct {
 			Verdict  string `json:"verdict"`
 			NetError string `json:"net_error"`
-		} `json:"browser"`
+		} `json:"prediction"`
 		Findings []struct {
 			Severity, Check, Message, Fix string
 		} `json:"findings"`
@@ -128,8 +130,11 @@ func TestDoctorJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if rep.Browser.Verdict != "fails" || rep.Browser.NetError != "net::ERR_CERT_DATE_INVALID" {
-		t.Errorf("browser = %+v", rep.Browser)
+	if rep.Prediction.Verdict != "fails" || rep.Prediction.NetError != "net::ERR_CERT_DATE_INVALID" {
+		t.Errorf("prediction = %+v", rep.Prediction)
+	}
+	if rep.Schema != doctor.ReportSchema {
+		t.Errorf("schema = %d, want %d", rep.Schema, doctor.ReportSchema)
 	}
 	found := false
 	for _, f := range rep.Findings {
@@ -145,8 +150,13 @@ func TestDoctorJSON(t *testing.T) {
 	_, out, _ = doctorRun(t, append([]string{"--json"}, args...)...)
 	var raw map[string]map[string]any
 	json.Unmarshal([]byte(out), &raw)
-	if raw["browser"]["verdict"] != "connects" || raw["browser"]["net_error"] != "" {
-		t.Errorf("browser = %v", raw["browser"])
+	if raw["prediction"]["verdict"] != "connects" || raw["prediction"]["net_error"] != "" {
+		t.Errorf("prediction = %v", raw["prediction"])
+	}
+	for _, old := range []string{"browser", "chrome"} {
+		if _, ok := raw[old]; ok {
+			t.Errorf("the JSON still has %q (schema 2 calls it prediction / observed)", old)
+		}
 	}
 }
 
