@@ -11,6 +11,8 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"math/big"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -29,10 +31,29 @@ type BrowserCheck struct {
 	b *harness.Browser
 }
 
+// PageOriginOK reports whether real Chrome can be made to send origin as
+// its Origin header: an https:// origin (scheme, DNS host, optional port,
+// nothing else), from which doctor serves its page.
+func PageOriginOK(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		return false
+	}
+	h := u.Hostname()
+	return net.ParseIP(h) == nil && validHostChars(strings.ToLower(h)) && strings.Contains(h, ".")
+}
+
 // StartBrowserCheck starts Chromium. resolve maps hosts like --resolve;
-// timeout bounds one dial.
-func StartBrowserCheck(ctx context.Context, private []*x509.Certificate, resolve []Resolve, timeout time.Duration) (*BrowserCheck, error) {
-	root, page, err := pagePKI()
+// timeout bounds one dial. origin, when PageOriginOK, is where doctor's
+// page is loaded from, so Chrome sends exactly that Origin; otherwise the
+// page is at https://PageHost:PORT.
+func StartBrowserCheck(ctx context.Context, private []*x509.Certificate, resolve []Resolve, timeout time.Duration, origin string) (*BrowserCheck, error) {
+	host, pageOrigin := PageHost, ""
+	if PageOriginOK(origin) {
+		u, _ := url.Parse(origin)
+		host, pageOrigin = strings.ToLower(u.Hostname()), "https://"+strings.ToLower(u.Host)
+	}
+	root, page, err := pagePKI(host)
 	if err != nil {
 		return nil, err
 	}
@@ -48,8 +69,9 @@ func StartBrowserCheck(ctx context.Context, private []*x509.Certificate, resolve
 	}
 	b, err := harness.StartBrowser(ctx, harness.BrowserConfig{
 		Roots:         append([]*x509.Certificate{root}, private...),
-		PageHost:      PageHost,
+		PageHost:      host,
 		PageCert:      page,
+		PageOrigin:    pageOrigin,
 		ResolverRules: strings.Join(rules, ", "),
 		Timeout:       timeout,
 	})
@@ -84,12 +106,12 @@ func (c *BrowserCheck) Dial(ctx context.Context, rep *Report, protos []string) *
 	if obs.Outcome == harness.Connected || obs.Outcome == harness.NoEcho {
 		res.Verdict, res.NetError = "connects", ""
 	}
-	res.Agrees = res.Verdict == rep.Browser.Verdict && res.NetError == rep.Browser.NetError
+	res.Agrees = res.Verdict == rep.Prediction.Verdict && res.NetError == rep.Prediction.NetError
 	return res
 }
 
-// pagePKI mints a root constrained to PageHost and the page's leaf.
-func pagePKI() (*x509.Certificate, tls.Certificate, error) {
+// pagePKI mints a root constrained to host and the page's leaf for it.
+func pagePKI(host string) (*x509.Certificate, tls.Certificate, error) {
 	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, tls.Certificate{}, err
@@ -103,7 +125,7 @@ func pagePKI() (*x509.Certificate, tls.Certificate, error) {
 		BasicConstraintsValid: true, IsCA: true, MaxPathLenZero: true,
 		// The root lives for one run and may only vouch for the page.
 		PermittedDNSDomainsCritical: true,
-		PermittedDNSDomains:         []string{PageHost},
+		PermittedDNSDomains:         []string{host},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, rootKey.Public(), rootKey)
 	if err != nil {
@@ -119,8 +141,8 @@ func pagePKI() (*x509.Certificate, tls.Certificate, error) {
 	}
 	leafTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(now.UnixNano() + 1),
-		Subject:      pkix.Name{CommonName: PageHost},
-		DNSNames:     []string{PageHost},
+		Subject:      pkix.Name{CommonName: host},
+		DNSNames:     []string{host},
 		NotBefore:    now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},

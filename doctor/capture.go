@@ -11,8 +11,9 @@ import (
 // depending on Go's TLS client accepting it: a TLS 1.2 handshake (whose
 // Certificate message is not encrypted) is recorded, and the message is
 // taken from the records whatever Go then made of it. It returns nil when
-// the server does not speak TLS 1.2 or sent no Certificate message.
-func (p prober) captureCertificates(ctx context.Context) [][]byte {
+// the server does not speak TLS 1.2 or sent no Certificate message. cfg is
+// the offer (at most TLS 1.2, whose Certificate message is in the clear).
+func (p prober) captureCertificates(ctx context.Context, cfg *tls.Config) [][]byte {
 	raw, err := p.dial(ctx)
 	if err != nil {
 		return nil
@@ -22,7 +23,7 @@ func (p prober) captureCertificates(ctx context.Context) [][]byte {
 		raw.SetDeadline(d)
 	}
 	rec := &recorder{Conn: raw, keepAll: true}
-	cfg := wideConfig(tls.VersionTLS10, tls.VersionTLS12)
+	cfg = cfg.Clone()
 	cfg.ServerName = p.sni
 	cfg.InsecureSkipVerify = true // nothing is trusted here: the bytes are what is wanted
 	tls.Client(rec, cfg).HandshakeContext(ctx)

@@ -426,7 +426,7 @@ func evaluate(p path, in ChainInput, limited bool) []pathErr {
 			addc(pathErr{bit: StatusDateInvalid, idx: i, check: dateCheck(c, in.Now)})
 		}
 		if !acceptableKey(c) {
-			addc(pathErr{bit: StatusWeakKey, idx: i, check: "key"})
+			addc(pathErr{bit: StatusWeakKey, idx: i, check: "weak-key"})
 		}
 		for j := i + 1; j < n; j++ {
 			if msg := violatesNameConstraints(c, p.certs[j]); msg != "" {

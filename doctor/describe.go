@@ -49,11 +49,11 @@ func describe(r *ChainResult, best path, errs []pathErr, in ChainInput, f *findi
 		case "signature-invalid":
 			f.add(Error, "signature-invalid", fmt.Sprintf("%s's signature does not verify with its issuer's key", who), "The chain file mixes certificates from different issuances: rebuild fullchain.pem from the files your CA gave you.")
 		case "expired":
-			f.add(Error, "validity", fmt.Sprintf("%s expired on %s (%s ago)", who, c.NotAfter.UTC().Format(time.RFC3339), ago(in.Now.Sub(c.NotAfter))), "Renew it (certbot renew), install the new files and reload the server; automate renewal.")
+			f.add(Error, "expired", fmt.Sprintf("%s expired on %s (%s ago)", who, c.NotAfter.UTC().Format(time.RFC3339), ago(in.Now.Sub(c.NotAfter))), "Renew it (certbot renew), install the new files and reload the server; automate renewal.")
 		case "not-yet-valid":
-			f.add(Error, "validity", fmt.Sprintf("%s is not valid until %s (in %s)", who, c.NotBefore.UTC().Format(time.RFC3339), ago(c.NotBefore.Sub(in.Now))), "Check the clock of the machine that issued it (and of this one); re-issue with a start date in the past.")
-		case "key":
-			f.add(Error, "key", fmt.Sprintf("%s has a %s key, which Chrome does not accept", who, certs.Describe(c).Key), "Re-issue with an ECDSA P-256 or RSA 2048+ key.")
+			f.add(Error, "not-yet-valid", fmt.Sprintf("%s is not valid until %s (in %s)", who, c.NotBefore.UTC().Format(time.RFC3339), ago(c.NotBefore.Sub(in.Now))), "Check the clock of the machine that issued it (and of this one); re-issue with a start date in the past.")
+		case "weak-key":
+			f.add(Error, "weak-key", fmt.Sprintf("%s has a %s key, which Chrome does not accept", who, certs.Describe(c).Key), "Re-issue with an ECDSA P-256 or RSA 2048+ key.")
 		case "name-constraints":
 			f.add(Error, "name-constraints", "name constraints violated: "+e.msg, "Get the certificate from a CA allowed to issue for this name, or fix the CA's constraints.")
 		case "critical-extension":
@@ -97,7 +97,7 @@ func describe(r *ChainResult, best path, errs []pathErr, in ChainInput, f *findi
 		return
 	}
 	if left := leaf.NotAfter.Sub(in.Now); left < time.Duration(warnDays)*24*time.Hour {
-		f.add(Warn, "validity", fmt.Sprintf("the server's certificate expires in %s (%s)", ago(left), leaf.NotAfter.UTC().Format(time.RFC3339)), "Renew now and automate renewal (certbot renew from a timer), then reload the server.")
+		f.add(Warn, "expires-soon", fmt.Sprintf("the server's certificate expires in %s (%s)", ago(left), leaf.NotAfter.UTC().Format(time.RFC3339)), "Renew now and automate renewal (certbot renew from a timer), then reload the server.")
 	}
 }
 
@@ -119,16 +119,19 @@ func describeUntrusted(best path, in ChainInput, f *findings) {
 	switch {
 	case n == 1 && selfIssued:
 		f.add(Error, "self-signed", fmt.Sprintf("the server's certificate %s is self-signed: no CA the browser trusts vouches for it", certName(last)),
-			"Use a CA-issued certificate (Let's Encrypt: certbot certonly -d HOST). For development: mkcert -install && mkcert HOST. If it is meant to be trusted as a private root, check with --ca FILE.")
+			"Use a CA-issued certificate (Let's Encrypt: certbot certonly -d HOST). For development: mkcert -install && mkcert HOST. If it is meant to be trusted as a private root, re-check with it trusted.")
+		f.recheck(RecheckCA)
 	case selfIssued:
 		f.add(Error, "untrusted-root", fmt.Sprintf("the chain ends at the root %s, which the browser does not trust (not a public CA, not in this trust store)", certName(last)),
-			"Use a publicly trusted CA, or install that root on every client (company CA). Check with that root: wsslab doctor --ca root.pem URL.")
+			"Use a publicly trusted CA, or install that root on every client (company CA); re-check with that root trusted.")
+		f.recheck(RecheckCA)
 	case n > 1 && last.BasicConstraintsValid && last.IsCA:
 		// The server sent its intermediate(s); what is missing is the
 		// issuer above them, usually a root (servers need not send it).
 		// Advising "serve fullchain.pem" would be wrong when it already does.
 		f.add(Error, "issuer-unknown", fmt.Sprintf("the chain the server sends ends at the CA %s, issued by %q, which the browser does not have: a private root not installed here (a company CA, or a test root), or another intermediate the server should send", certName(last), name(last.Issuer.String())),
-			"If it is your own root, install it on every client (company CA), or check with it: wsslab doctor --ca root.pem URL. If it is an intermediate, add it to the chain file after the others.")
+			"If it is your own root, install it on every client (company CA) and re-check with it trusted. If it is an intermediate, add it to the chain file after the others.")
+		f.recheck(RecheckCA)
 	default:
 		msg := fmt.Sprintf("the chain is incomplete: %s was issued by %q, which the server did not send and the browser does not have", certName(last), name(last.Issuer.String()))
 		if len(last.IssuingCertificateURL) > 0 {
@@ -162,15 +165,16 @@ func namedIssuerPresent(c *x509.Certificate, in ChainInput) string {
 func describeName(r *ChainResult, leaf *x509.Certificate, in ChainInput, f *findings) {
 	m := r.Name
 	if !m.OK {
-		check, fix := "hostname", "Get a certificate whose subjectAltName lists exactly the host in the URL (certbot -d "+in.Host+"), or connect by a name the certificate has."
-		if m.CNOnly {
-			check = "cn-only"
+		fix := "Get a certificate whose subjectAltName lists exactly the host in the URL (certbot -d " + in.Host + "), or connect by a name the certificate has."
+		switch {
+		case m.CNOnly && !isIP(in.Host):
 			fix = "Re-issue with the name in the subjectAltName: openssl req ... -addext \"subjectAltName=DNS:" + in.Host + "\" (certbot and mkcert always do)."
-		}
-		if isIP(in.Host) {
+		case m.Defect == "ip-san-connect-by-name":
+			fix = "Connect by the IP address the certificate lists, or re-issue it with DNS:" + in.Host + " in the subjectAltName."
+		case isIP(in.Host):
 			fix = "Connect by a DNS name that the certificate lists (wss://ws.example.com), not by IP: public CAs rarely issue IP certificates. If you must use the IP, put it in the SAN as IP:" + in.Host + "."
 		}
-		f.add(Error, check, m.Why, fix)
+		f.add(Error, m.Defect, m.Why, fix)
 		return
 	}
 	if isIP(in.Host) {
@@ -188,22 +192,22 @@ func describeTrusted(r *ChainResult, best path, in ChainInput, f *findings) {
 	if r.KnownRoot {
 		for _, c := range best.certs[:n-1] {
 			if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < 2048 {
-				f.add(Error, "key", fmt.Sprintf("%s has an RSA %d key; Chrome requires 2048 bits from publicly trusted CAs", certName(c), k.N.BitLen()), "Re-issue with an ECDSA P-256 or RSA 2048+ key.")
+				f.add(Error, "weak-key", fmt.Sprintf("%s has an RSA %d key; Chrome requires 2048 bits from publicly trusted CAs", certName(c), k.N.BitLen()), "Re-issue with an ECDSA P-256 or RSA 2048+ key.")
 			}
 		}
 		if r.Status&StatusValidityTooLong != 0 {
-			f.add(Error, "validity-too-long", fmt.Sprintf("the certificate is valid for %d days; Chrome rejects publicly trusted certificates valid for more than 398", int(leaf.NotAfter.Sub(leaf.NotBefore).Hours()/24)), "Re-issue it (Let's Encrypt issues 90-day certificates) and automate renewal.")
+			f.add(Error, "long-validity", fmt.Sprintf("the certificate is valid for %d days; Chrome rejects publicly trusted certificates valid for more than 398", int(leaf.NotAfter.Sub(leaf.NotBefore).Hours()/24)), "Re-issue it (Let's Encrypt issues 90-day certificates) and automate renewal.")
 		}
 		return
 	}
 	root := best.certs[n-1]
-	f.add(Info, "private-root", fmt.Sprintf("the chain ends at the private root %s (from --ca): only browsers that have it installed will connect", certName(root)), "Fine for a company CA pushed to every client, or for development (mkcert); public users need a public CA.")
+	f.add(Info, "private-root", fmt.Sprintf("the chain ends at the private root %s (trusted privately, not a public CA): only browsers that have it installed will connect", certName(root)), "Fine for a company CA pushed to every client, or for development (mkcert); public users need a public CA.")
 	if d := leaf.NotAfter.Sub(leaf.NotBefore); d > 398*24*time.Hour {
-		f.add(Info, "validity-too-long", fmt.Sprintf("the certificate is valid for %d days; Chrome accepts that from a private root, but rejects more than 398 days from a public CA", int(d.Hours()/24)), "")
+		f.add(Info, "long-validity", fmt.Sprintf("the certificate is valid for %d days; Chrome accepts that from a private root, but rejects more than 398 days from a public CA", int(d.Hours()/24)), "")
 	}
 	for _, c := range best.certs[:n-1] {
 		if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < 2048 {
-			f.add(Warn, "key", fmt.Sprintf("%s has an RSA %d key: Chrome accepts it from a private root, but public CAs, OpenSSL's default security level and many clients refuse keys under 2048 bits", certName(c), k.N.BitLen()), "Re-issue with an ECDSA P-256 or RSA 2048+ key.")
+			f.add(Warn, "weak-key", fmt.Sprintf("%s has an RSA %d key: Chrome accepts it from a private root, but public CAs, OpenSSL's default security level and many clients refuse keys under 2048 bits", certName(c), k.N.BitLen()), "Re-issue with an ECDSA P-256 or RSA 2048+ key.")
 		}
 	}
 	if leaf.BasicConstraintsValid && leaf.IsCA && n > 1 {

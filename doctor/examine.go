@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -87,19 +88,31 @@ type WebSocketInfo struct {
 
 // Report is doctor's answer.
 type Report struct {
-	URL       string         `json:"url"`
-	Host      string         `json:"host"`
-	Port      int            `json:"port"`
-	Address   string         `json:"address"`
-	SNI       string         `json:"sni,omitempty"`
-	Browser   Prediction     `json:"browser"`
-	TLS       *TLSInfo       `json:"tls,omitempty"`
-	Chain     *ChainResult   `json:"chain,omitempty"`
-	WebSocket *WebSocketInfo `json:"websocket,omitempty"`
-	Findings  []Finding      `json:"findings"`
-	// Chrome is real Chromium's result, when it was asked (--browser).
-	Chrome *ChromeResult `json:"chrome,omitempty"`
+	// Schema is the JSON layout's version: ReportSchema.
+	Schema  int    `json:"schema"`
+	URL     string `json:"url"`
+	Host    string `json:"host"`
+	Port    int    `json:"port"`
+	Address string `json:"address"`
+	SNI     string `json:"sni,omitempty"`
+	// Prediction is what doctor's model says Chrome will do.
+	Prediction Prediction     `json:"prediction"`
+	TLS        *TLSInfo       `json:"tls,omitempty"`
+	Chain      *ChainResult   `json:"chain,omitempty"`
+	WebSocket  *WebSocketInfo `json:"websocket,omitempty"`
+	Findings   []Finding      `json:"findings"`
+	// OpenSSL is what the article's openssl s_client check says; nil for
+	// ws:// (no TLS to check).
+	OpenSSL *OpenSSLCheck `json:"openssl,omitempty"`
+	// Observed is what real Chromium did, when it was asked
+	// (BrowserCheck.Dial); nil otherwise.
+	Observed *ChromeResult `json:"observed,omitempty"`
 }
+
+// ReportSchema is Report's JSON version: 2 renamed "browser" (the
+// prediction) to "prediction" and "chrome" (the real run) to "observed",
+// and added "schema" and "openssl".
+const ReportSchema = 2
 
 // ChromeResult is what real Chromium did.
 type ChromeResult struct {
@@ -209,7 +222,7 @@ func share(ctx context.Context, frac float64) (context.Context, context.CancelFu
 }
 
 func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
-	r := &Report{URL: t.URL, Host: t.Host, Port: t.Port, Address: DialAddr(t, cfg.Resolve)}
+	r := &Report{Schema: ReportSchema, URL: t.URL, Host: t.Host, Port: t.Port, Address: DialAddr(t, cfg.Resolve)}
 	var f findings
 	p := prober{addr: r.Address}
 	if t.IP == nil {
@@ -226,13 +239,20 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		if pred == nil {
 			set(connects)
 		}
-		r.Browser, r.Findings = *pred, f
+		r.Prediction, r.Findings = *pred, f
+		if r.OpenSSL != nil {
+			name := NameMatch{OK: true}
+			if r.Chain != nil {
+				name = r.Chain.Name
+			}
+			r.OpenSSL.explain(r.Prediction, name, t.Host)
+		}
 		switch {
 		case t.Scheme == "https":
-			r.Browser.Console = ""
-		case r.Browser.Console != "" && r.Browser.Outcome != harness.Blocked:
+			r.Prediction.Console = ""
+		case r.Prediction.Console != "" && r.Prediction.Outcome != harness.Blocked:
 			// The line Chrome's console shows (Log.entryAdded).
-			r.Browser.Console = "WebSocket connection to '" + t.URL + "' failed: " + r.Browser.Console
+			r.Prediction.Console = "WebSocket connection to '" + t.URL + "' failed: " + r.Prediction.Console
 		}
 		return r, nil
 	}
@@ -257,9 +277,19 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	// saw the chain: read the Certificate message from the wire instead
 	// (Chrome's parser accepts more than Go's).
 	unparsed := false
-	if chrome.kind == "cert-parse" {
-		if raw := p.captureCertificates(ctx); len(raw) > 0 {
+	switch {
+	case chrome.kind == "cert-parse":
+		if raw := p.captureCertificates(ctx, wideConfig(tls.VersionTLS10, tls.VersionTLS12)); len(raw) > 0 {
 			chrome.raw, unparsed = raw, true
+		}
+	case chrome.kind == "tls" && chrome.alert < 0 && len(chrome.raw) == 0:
+		// Go's client refused something after the server answered (a key
+		// or a signature Go will not use, a message it will not parse):
+		// if the server sends its Certificate to Chrome's offer, version
+		// and suite were agreed and Chrome judges that certificate.
+		if raw := p.captureCertificates(ctx, chrome12Config()); len(raw) > 0 {
+			chrome.raw, unparsed = raw, true
+			f.add(Info, "go-handshake", "Go's TLS client could not finish the handshake ("+clip(chrome.err.Error())+"); doctor read the certificates from the server's Certificate message instead", "")
 		}
 	}
 	if chrome.err != nil && !badSig && !unparsed {
@@ -354,10 +384,16 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	})
 	cancelAIA()
 	r.Chain = chain
+	connect := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	if r.Address != connect && len(cfg.Resolve) > 0 {
+		connect = r.Address
+	}
+	r.OpenSSL = modelOpenSSL(opensslInput{host: t.Host, connect: connect, served: hs.raw, trust: NewTrust(system, cfg.Private),
+		privateRoots: len(cfg.Private) > 0, now: cfg.Now, handshake: r.TLS.Versions["TLS 1.2"] || r.TLS.Versions["TLS 1.3"]})
 	if leaf := chain.Leaf(); leaf != nil && chrome.err == nil {
 		if alg := leafSignatureUnsupported(leaf); alg != "" {
 			set(certFails("net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"))
-			f.add(Error, "key", "the server's certificate has an "+alg+" key; Chrome offers no TLS signature algorithm for it, so the handshake fails", "Use an ECDSA P-256/P-384 or RSA 2048+ key.")
+			f.add(Error, "key-unsupported", "the server's certificate has an "+alg+" key; Chrome offers no TLS signature algorithm for it, so the handshake fails", "Use an ECDSA P-256/P-384 or RSA 2048+ key.")
 		}
 		if need := keyUsageIncompatible(leaf, st); need != "" {
 			set(certFails("net::ERR_SSL_KEY_USAGE_INCOMPATIBLE"))
@@ -546,24 +582,29 @@ func describeUpgrade(ws *WebSocketInfo, t Target, cfg Config, f *findings, set f
 	noOriginOK := without != nil && without.ChromeError == ""
 	switch {
 	case useWSS != "":
-		f.add(Error, "ws-plain-to-tls", fmt.Sprintf("the server answered the plain-HTTP upgrade request with HTTP %d: %s (a TLS server answering an HTTP request it cannot read)", with.Status, useWSS), "Use wss:// for a TLS port.")
+		f.add(Error, "ws-plain-to-tls", fmt.Sprintf("the client sent plain HTTP to an HTTPS (TLS) server: ws:// speaks HTTP without TLS, the port expects a TLS handshake, and the TLS server answered the unreadable request with HTTP %d (Go: \"Client sent an HTTP request to an HTTPS server\", nginx: \"The plain HTTP request was sent to HTTPS port\"); %s", with.Status, useWSS), "Use wss:// for a TLS port.")
 	case noOriginOK && with.Status != without.Status:
 		f.add(Error, "origin-check", fmt.Sprintf("the server rejects the upgrade from a page at %s (HTTP %d) but accepts it without an Origin header, as Postman sends it: it checks Origin", with.Origin, with.Status),
-			"Allow your front end's origin on the server (e.g. CheckOrigin / allowed_origins / verifyClient), and re-check with --origin https://your.app.")
+			"Allow your front end's origin on the server (e.g. CheckOrigin / allowed_origins / verifyClient), and re-check with your front end's origin.")
+		f.recheck(RecheckOrigin)
 	case with.Status == http.StatusUnauthorized || with.Status == http.StatusProxyAuthRequired:
 		f.add(Error, "auth-header-required", fmt.Sprintf("the server requires authentication (HTTP %d); a page cannot set an Authorization header on new WebSocket()", with.Status),
 			"Authenticate with a cookie, a token in the URL (?token=...) or a subprotocol (new WebSocket(url, ['bearer.TOKEN'])), or a ticket from an authenticated HTTP call.")
 	case strings.Contains(with.ChromeError, "Sec-WebSocket-Protocol"):
-		f.add(Error, "subprotocol-unrequested", with.ChromeError, "The server must echo exactly one of the subprotocols the page offers, and none when it offers none. Offer it in the page: new WebSocket(url, ['proto']); check with --subprotocol proto.")
+		f.add(Error, "subprotocol-unrequested", with.ChromeError, "The server must echo exactly one of the subprotocols the page offers, and none when it offers none. Offer it in the page: new WebSocket(url, ['proto']), and re-check offering it.")
+		f.recheck(RecheckSubprotocol)
 	case with.Status != http.StatusSwitchingProtocols:
 		fix := "Check the server's route and its upgrade conditions; the body of the response often says why."
+		rc := Recheck("")
 		if with.Status == http.StatusBadRequest && len(cfg.Subprotocols) == 0 {
-			fix = "A 400 often means the server requires a subprotocol or a query parameter; check with --subprotocol NAME."
+			fix = "A 400 often means the server requires a subprotocol or a query parameter; re-check offering the subprotocol the page offers."
+			rc = RecheckSubprotocol
 		}
 		if with.Status >= 300 && with.Status < 400 {
 			fix = "Browsers do not follow redirects on a WebSocket upgrade: use the final URL."
 		}
 		f.add(Error, "ws-handshake", fmt.Sprintf("the server answered the upgrade with HTTP %d instead of 101 Switching Protocols", with.Status), fix)
+		f.recheck(rc)
 	default:
 		f.add(Error, "ws-handshake", "the server's upgrade response breaks RFC 6455: "+with.ChromeError, "Use a maintained WebSocket library on the server; check any proxy in front of it forwards Upgrade and Connection headers.")
 	}

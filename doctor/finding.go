@@ -20,7 +20,22 @@ type Finding struct {
 	Check    string   `json:"check"`
 	Message  string   `json:"message"`
 	Fix      string   `json:"fix,omitempty"`
+	// Recheck says how examining again would tell more: which part of
+	// Config to set. Library text names no CLI flag; the caller words it.
+	Recheck Recheck `json:"recheck,omitempty"`
 }
+
+// Recheck names a Config setting worth re-examining with.
+type Recheck string
+
+const (
+	// RecheckCA: with the chain's root trusted (Config.Private).
+	RecheckCA Recheck = "ca"
+	// RecheckOrigin: with the Origin of the real front end (Config.Origin).
+	RecheckOrigin Recheck = "origin"
+	// RecheckSubprotocol: offering the subprotocol (Config.Subprotocols).
+	RecheckSubprotocol Recheck = "subprotocol"
+)
 
 type findings []Finding
 
@@ -31,4 +46,11 @@ func (f *findings) add(sev Severity, check, msg, fix string) {
 		}
 	}
 	*f = append(*f, Finding{Severity: sev, Check: check, Message: msg, Fix: fix})
+}
+
+// recheck sets how to re-examine on the last finding added.
+func (f *findings) recheck(r Recheck) {
+	if len(*f) > 0 {
+		(*f)[len(*f)-1].Recheck = r
+	}
 }

@@ -662,7 +662,7 @@ func TestModelMatchesMeasuredChrome(t *testing.T) {
 				t.Skip("address family not available")
 			}
 			rep := predictProbe(t, p, pc, run, "https://app.wsslab.test")
-			if got := said(rep.Browser); got != pc.chrome {
+			if got := said(rep.Prediction); got != pc.chrome {
 				t.Errorf("doctor predicts %q, Chrome did %q\nfindings: %+v", got, pc.chrome, rep.Findings)
 			}
 			checkDefect(t, pc, rep)
@@ -723,9 +723,9 @@ func TestProbeChrome(t *testing.T) {
 				t.Errorf("Chrome did %q (%s), the table of measurements says %q\nevidence: %q", got, obs.Error, pc.chrome, obs.Evidence)
 			}
 			rep := predictProbe(t, p, pc, run, origin)
-			t.Logf("chrome %-45s doctor %s", got, said(rep.Browser))
-			if said(rep.Browser) != got || rep.Browser.Outcome != obs.Outcome {
-				t.Errorf("doctor predicts %q (%s), Chrome did %q (%s)", said(rep.Browser), rep.Browser.Outcome, got, obs.Outcome)
+			t.Logf("chrome %-45s doctor %s", got, said(rep.Prediction))
+			if said(rep.Prediction) != got || rep.Prediction.Outcome != obs.Outcome {
+				t.Errorf("doctor predicts %q (%s), Chrome did %q (%s)", said(rep.Prediction), rep.Prediction.Outcome, got, obs.Outcome)
 			}
 		})
 	}

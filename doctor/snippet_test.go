@@ -117,7 +117,7 @@ func TestArticleSnippet(t *testing.T) {
 			for _, p := range ports {
 				res = append(res, Resolve{Host: host, Port: p, Addr: "127.0.0.1"})
 			}
-			bc, err = StartBrowserCheck(context.Background(), []*x509.Certificate{pki.Root.Cert}, res, 15*time.Second)
+			bc, err = StartBrowserCheck(context.Background(), []*x509.Certificate{pki.Root.Cert}, res, 15*time.Second, "")
 			if err != nil {
 				if !errors.Is(err, harness.ErrNoBrowser) || harness.RequireBrowser() {
 					t.Fatal(err)
@@ -144,7 +144,7 @@ func TestArticleSnippet(t *testing.T) {
 			if err != nil {
 				t.Fatalf("doctor could not examine: %v", err)
 			}
-			if got := said(rep.Browser); got != c.chrome {
+			if got := said(rep.Prediction); got != c.chrome {
 				t.Errorf("doctor predicts %q, want %q\nfindings: %+v", got, c.chrome, rep.Findings)
 			}
 			if c.defect != "" {
@@ -160,7 +160,7 @@ func TestArticleSnippet(t *testing.T) {
 				res := bc.Dial(context.Background(), rep, nil)
 				t.Logf("chrome %s %q (%v)", res.Verdict, res.NetError, res.Evidence)
 				if !res.Agrees {
-					t.Errorf("real Chrome %s %q, doctor predicts %s %q", res.Verdict, res.NetError, rep.Browser.Verdict, rep.Browser.NetError)
+					t.Errorf("real Chrome %s %q, doctor predicts %s %q", res.Verdict, res.NetError, rep.Prediction.Verdict, rep.Prediction.NetError)
 				}
 			}
 		})

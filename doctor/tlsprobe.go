@@ -221,6 +221,14 @@ func chromeConfig() *tls.Config {
 	}
 }
 
+// chrome12Config is Chrome's offer capped at TLS 1.2, whose Certificate
+// message travels in the clear.
+func chrome12Config() *tls.Config {
+	c := chromeConfig()
+	c.MaxVersion = tls.VersionTLS12
+	return c
+}
+
 func wideConfig(minV, maxV uint16) *tls.Config {
 	return &tls.Config{
 		MinVersion:   minV,
@@ -279,7 +287,7 @@ func describeDialErr(addr string, err error) string {
 	case strings.Contains(err.Error(), "refused"):
 		return fmt.Sprintf("cannot connect to %s: connection refused (nothing listening on that port)", addr)
 	case strings.Contains(err.Error(), "no such host"):
-		return fmt.Sprintf("cannot resolve %s: no such host (check the DNS record, or use --resolve HOST:PORT:ADDR)", addr)
+		return fmt.Sprintf("cannot resolve %s: no such host (check the DNS record, or give the address to connect to)", addr)
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Err != nil {

@@ -33,6 +33,11 @@ type BrowserConfig struct {
 	// rules apply, as for a real deployed app). PageCert must chain to Roots.
 	PageHost string
 	PageCert tls.Certificate
+	// PageOrigin, when set ("https://HOST" or "https://HOST:PORT"), is the
+	// origin the page is loaded from instead of https://PageHost:PORT: a
+	// resolver rule maps HOST:PORT to the page server, so the Origin
+	// header Chrome sends is exactly this one. PageCert must be for HOST.
+	PageOrigin string
 	// ResolverRules map scenario names to loopback, so SNI and name checks
 	// see the real name while traffic stays on 127.0.0.1. Default:
 	// "MAP *.wsslab.test 127.0.0.1".
@@ -60,6 +65,7 @@ type Browser struct {
 	cancel    context.CancelFunc
 	page      *http.Server
 	pageURL   string
+	pageRule  string // resolver rule for PageOrigin
 	version   string
 	closeOnce sync.Once
 }
@@ -102,6 +108,9 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 	}
 	if err := b.startPage(); err != nil {
 		return nil, err
+	}
+	if b.pageRule != "" {
+		cfg.ResolverRules = b.pageRule + ", " + cfg.ResolverRules
 	}
 	opts := append(AllocatorOptions(exe, filepath.Join(dir, "profile")),
 		// HOME points Chromium at the throwaway NSS database.
@@ -155,6 +164,14 @@ func (b *Browser) startPage() error {
 	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{b.cfg.PageCert}, NextProtos: []string{"http/1.1"}})
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	b.pageURL = "https://" + net.JoinHostPort(b.cfg.PageHost, port) + "/"
+	if o := strings.TrimSuffix(b.cfg.PageOrigin, "/"); o != "" {
+		hostPort := strings.TrimPrefix(o, "https://")
+		if _, _, err := net.SplitHostPort(hostPort); err != nil {
+			hostPort += ":443"
+		}
+		b.pageURL = o + "/"
+		b.pageRule = "MAP " + hostPort + " 127.0.0.1:" + port
+	}
 	go b.page.Serve(tlsLn)
 	return nil
 }

@@ -39,7 +39,7 @@ func TestDoctorAgreesWithChrome(t *testing.T) {
 			if err != nil {
 				t.Fatalf("doctor could not examine %s: %v", in.URL, err)
 			}
-			p := rep.Browser
+			p := rep.Prediction
 			t.Logf("chrome %s %q %s; doctor %s %q", obs.Outcome, obs.Reason, obs.Error, p.Outcome, p.NetError)
 			if p.Connects() != (obs.Outcome == harness.Connected) || (!p.Connects() && (p.NetError != netErr || p.Outcome != obs.Outcome)) {
 				t.Errorf("doctor predicts %s %q, Chrome did %s %q (table: %s)\nfindings:\n  %s\nevidence:\n  %s",

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -188,7 +189,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	var bc *doctor.BrowserCheck
 	if o.browser {
-		bc, err = doctor.StartBrowserCheck(ctx, cfg.Private, cfg.Resolve, o.timeout+5*time.Second)
+		bc, err = doctor.StartBrowserCheck(ctx, cfg.Private, cfg.Resolve, o.timeout+5*time.Second, o.origin)
 		if err != nil {
 			if ctx.Err() != nil {
 				return interrupted()
@@ -201,11 +202,11 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return exitUsage
 		}
 		defer bc.Close()
-		// Chrome sends its page's origin; predict with the same one, so
-		// the two can be compared, and say so rather than drop --origin
-		// silently.
+		// doctor's page is served at --origin, so Chrome sends it; an
+		// origin no page can have (http://, an IP, a path) cannot be, and
+		// doctor says so rather than drop it silently.
 		if o.originSet && o.origin != bc.Origin() {
-			fmt.Fprintf(stderr, "Note: --browser: real Chrome sends the Origin of doctor's own page (%s), so the prediction uses it too; run without --browser to check --origin %s\n", bc.Origin(), o.origin)
+			fmt.Fprintf(stderr, "Note: --browser: Chrome cannot send the Origin %s (doctor serves its page only at an https://NAME[:PORT] origin), so it sends %s and the prediction uses it too; run without --browser to check --origin %s\n", o.origin, bc.Origin(), o.origin)
 		}
 		cfg.Origin = bc.Origin()
 	}
@@ -214,14 +215,14 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return interrupted()
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "ERROR: doctor: "+oneLine(err.Error()))
+		fmt.Fprintln(stderr, examineErrorLine(err))
 		return exitUsage
 	}
 	if bc != nil {
 		if strings.HasPrefix(rep.URL, "https://") {
 			fmt.Fprintln(stderr, "Note: --browser dials WebSocket URLs only; skipped for https://")
 		} else {
-			rep.Chrome = bc.Dial(ctx, rep, cfg.Subprotocols)
+			rep.Observed = bc.Dial(ctx, rep, cfg.Subprotocols)
 			if ctx.Err() != nil {
 				return interrupted()
 			}
@@ -237,9 +238,9 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	} else {
 		printReport(stdout, rep)
 	}
-	verdict := rep.Browser.Verdict
-	if rep.Chrome != nil {
-		verdict = rep.Chrome.Verdict
+	verdict := rep.Prediction.Verdict
+	if rep.Observed != nil {
+		verdict = rep.Observed.Verdict
 	}
 	if verdict == "connects" {
 		return exitOK
@@ -320,12 +321,25 @@ func printReport(w io.Writer, r *doctor.Report) {
 			fmt.Fprintf(w, "  upgrade    %s: %s\n", who, res)
 		}
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Chrome (predicted): %s\n", verdictLine(r.Browser.Verdict, r.Browser.NetError, r.Browser.Outcome))
-	if r.Browser.Console != "" && !r.Browser.Connects() {
-		fmt.Fprintf(w, "  console: %s\n", r.Browser.Console)
+	if o := r.OpenSSL; o != nil {
+		res := fmt.Sprintf("Verify return code: %d (%s)", o.Code, o.Text)
+		if o.Code < 0 {
+			res = o.Text
+		}
+		fmt.Fprintf(w, "  openssl    %s says %s\n", o.Command, res)
+		if o.Misleads != "" {
+			fmt.Fprintf(w, "             %s\n", o.Misleads)
+		}
+		if o.Honest != "" {
+			fmt.Fprintf(w, "             honest: %s\n", o.Honest)
+		}
 	}
-	if c := r.Chrome; c != nil {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Chrome (predicted): %s\n", verdictLine(r.Prediction.Verdict, r.Prediction.NetError, r.Prediction.Outcome))
+	if r.Prediction.Console != "" && !r.Prediction.Connects() {
+		fmt.Fprintf(w, "  console: %s\n", r.Prediction.Console)
+	}
+	if c := r.Observed; c != nil {
 		agree := "agrees with the prediction"
 		if !c.Agrees {
 			agree = "DISAGREES with the prediction: doctor's model is wrong here, please report it"
@@ -344,8 +358,35 @@ func printReport(w io.Writer, r *doctor.Report) {
 			if f.Fix != "" {
 				fmt.Fprintf(w, "  fix: %s\n", f.Fix)
 			}
+			if rc := recheckCommand(f.Recheck, r.URL); rc != "" {
+				fmt.Fprintf(w, "  re-check: %s\n", rc)
+			}
 		}
 	}
+}
+
+// recheckCommand words a finding's Recheck as the doctor command line.
+func recheckCommand(r doctor.Recheck, url string) string {
+	flag := map[doctor.Recheck]string{
+		doctor.RecheckCA:          "--ca root.pem",
+		doctor.RecheckOrigin:      "--origin https://your.app",
+		doctor.RecheckSubprotocol: "--subprotocol NAME",
+	}[r]
+	if flag == "" {
+		return ""
+	}
+	return "wsslab doctor " + flag + " " + url
+}
+
+// examineErrorLine is the ERROR line for an examination that could not
+// run, with the flag that helps where there is one.
+func examineErrorLine(err error) string {
+	line := "ERROR: doctor: " + oneLine(err.Error())
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		line += "; to connect somewhere else: --resolve HOST:PORT:ADDR"
+	}
+	return line
 }
 
 func verdictLine(verdict, netErr string, o harness.Outcome) string {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/wsslab/wsslab/certs"
+	"github.com/wsslab/wsslab/doctor"
 	"github.com/wsslab/wsslab/harness"
 )
 
@@ -117,10 +118,11 @@ func TestDoctorJSON(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var rep struct {
-		Browser struct {
+		Schema     int `json:"schema"`
+		Prediction struct {
 			Verdict  string `json:"verdict"`
 			NetError string `json:"net_error"`
-		} `json:"browser"`
+		} `json:"prediction"`
 		Findings []struct {
 			Severity, Check, Message, Fix string
 		} `json:"findings"`
@@ -128,25 +130,33 @@ func TestDoctorJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if rep.Browser.Verdict != "fails" || rep.Browser.NetError != "net::ERR_CERT_DATE_INVALID" {
-		t.Errorf("browser = %+v", rep.Browser)
+	if rep.Prediction.Verdict != "fails" || rep.Prediction.NetError != "net::ERR_CERT_DATE_INVALID" {
+		t.Errorf("prediction = %+v", rep.Prediction)
+	}
+	if rep.Schema != doctor.ReportSchema {
+		t.Errorf("schema = %d, want %d", rep.Schema, doctor.ReportSchema)
 	}
 	found := false
 	for _, f := range rep.Findings {
-		if f.Severity == "ERROR" && f.Check == "validity" && f.Fix != "" {
+		if f.Severity == "ERROR" && f.Check == "expired" && f.Fix != "" {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no ERROR validity finding with a fix: %+v", rep.Findings)
+		t.Errorf("no ERROR expired finding with a fix: %+v", rep.Findings)
 	}
 	// A connecting endpoint: verdict connects, net_error present and empty.
 	args = l.serve(t, "ok.wsslab.test", certs.Request{DNSNames: []string{"ok.wsslab.test"}}, harness.ServerOptions{})
 	_, out, _ = doctorRun(t, append([]string{"--json"}, args...)...)
 	var raw map[string]map[string]any
 	json.Unmarshal([]byte(out), &raw)
-	if raw["browser"]["verdict"] != "connects" || raw["browser"]["net_error"] != "" {
-		t.Errorf("browser = %v", raw["browser"])
+	if raw["prediction"]["verdict"] != "connects" || raw["prediction"]["net_error"] != "" {
+		t.Errorf("prediction = %v", raw["prediction"])
+	}
+	for _, old := range []string{"browser", "chrome"} {
+		if _, ok := raw[old]; ok {
+			t.Errorf("the JSON still has %q (schema 2 calls it prediction / observed)", old)
+		}
 	}
 }
 
@@ -571,17 +581,49 @@ func TestDoctorRootNotInstalled(t *testing.T) {
 	}
 }
 
-// TestDoctorBrowserOrigin: with --browser an explicit --origin cannot be
-// what Chrome sends; doctor says so instead of dropping it silently.
+// TestDoctorBrowserOrigin: with --browser, real Chrome sends --origin (doctor
+// serves its page there), so a server that allows only the front end's
+// origin connects for it and refuses another, and real Chrome agrees with
+// the prediction both times; an origin no page can have gets a note.
 func TestDoctorBrowserOrigin(t *testing.T) {
 	needBrowser(t)
 	l := newDoctorLab(t)
-	args := l.serve(t, "ok.wsslab.test", certs.Request{DNSNames: []string{"ok.wsslab.test"}}, harness.ServerOptions{})
-	code, out, errOut := doctorRun(t, append([]string{"--browser", "--origin", "https://app.example.com"}, args...)...)
-	if code != exitOK || !strings.Contains(out, "agrees with the prediction") {
-		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	const front = "https://front.wsslab.test"
+	leaf, err := l.pki.Mint(certs.Request{DNSNames: []string{"ok.wsslab.test"}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(errOut, "Note: --browser: real Chrome sends the Origin of doctor's own page") {
-		t.Errorf("stderr lacks the note about --origin: %q", errOut)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := harness.EchoHandler(harness.ServerOptions{}, &harness.Recorder{})
+	srv := &http.Server{ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && o != front {
+			http.Error(w, "origin "+o+" not allowed", http.StatusForbidden)
+			return
+		}
+		echo.ServeHTTP(w, r)
+	})}
+	go srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}}))
+	t.Cleanup(func() { srv.Close() })
+	port := ln.Addr().(*net.TCPAddr).Port
+	args := []string{"--browser", "--ca", l.root, "--no-system-roots", "--timeout", "3s",
+		"--resolve", fmt.Sprintf("ok.wsslab.test:%d:127.0.0.1", port), fmt.Sprintf("wss://ok.wsslab.test:%d/", port)}
+	for _, c := range []struct {
+		origin, want, note string
+		code               int
+	}{
+		{front, "Chrome (predicted): connects", "", exitOK},
+		{"https://other.wsslab.test", "Unexpected response code: 403", "", exitMismatch},
+		{"http://front.wsslab.test", "Unexpected response code: 403", "Note: --browser: Chrome cannot send the Origin http://front.wsslab.test", exitMismatch},
+	} {
+		code, out, errOut := doctorRun(t, append([]string{"--origin", c.origin}, args...)...)
+		if code != c.code || !strings.Contains(out, c.want) || !strings.Contains(out, "agrees with the prediction") {
+			t.Errorf("--origin %s: exit %d, want %d with %q, agreeing\n%s%s", c.origin, code, c.code, c.want, out, errOut)
+		}
+		if (c.note == "") != (errOut == "") || !strings.Contains(errOut, c.note) {
+			t.Errorf("--origin %s: stderr %q, want note %q", c.origin, errOut, c.note)
+		}
 	}
 }
