@@ -158,7 +158,11 @@ func (p Process) Start(ctx context.Context, spec ServerSpec) (*Endpoint, error) 
 		if errors.As(err, &pe) {
 			// This row's server did not come up: reported as the row's,
 			// the run goes on (a weak key the server refuses to load).
-			return nil, &SkipError{ID: spec.ID, Reason: "your server did not start: " + pe.Problem, Err: err}
+			why := pe.Problem
+			if n := len(pe.Stderr); n > 0 {
+				why = pe.Stderr[n-1]
+			}
+			return nil, &SkipError{ID: spec.ID, Reason: "your server did not start: " + why, Err: err}
 		}
 		return nil, err
 	}
@@ -463,6 +467,8 @@ func servedNote(l *certs.Leaf, chain []*x509.Certificate) string {
 	if n := len(l.Issuers); n > 0 {
 		inters = n - 1
 	}
+	// Said when it matters: a chain short of what was issued, or the row
+	// whose defect is the served chain (missing-intermediate).
 	switch {
 	case !chain[0].Equal(l.Cert):
 		return "your server sends a certificate that is not this row's"
@@ -470,6 +476,8 @@ func servedNote(l *certs.Leaf, chain []*x509.Certificate) string {
 		return ""
 	case len(chain) == 1:
 		return "your server sends the leaf alone (cert.pem, not fullchain.pem)"
+	case len(l.NotServed()) == 0:
+		return ""
 	case len(chain) == 1+inters:
 		return "your server sends leaf + intermediate (fullchain.pem)"
 	}
