@@ -22,6 +22,9 @@ type ServerSpec struct {
 	Listen string
 	// Topology, if set, is a server only a container backend can run.
 	Topology *Topology
+	// LoginPath, if set, is fetched by the browser's page from this server
+	// before it dials (wsslab's echo server sets the auth cookie there).
+	LoginPath string
 }
 
 // Topology is a scenario server that is more than wsslab's echo server: nginx

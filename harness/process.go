@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,7 +111,7 @@ func (p Process) Start(ctx context.Context, spec ServerSpec) (*Endpoint, error) 
 	if spec.Topology != nil {
 		return nil, fmt.Errorf("harness: %s: %w", spec.ID, ErrNeedsContainer)
 	}
-	if why := processDeclines(spec.Options); why != "" {
+	if why := processDeclines(spec); why != "" {
 		return nil, &SkipError{ID: spec.ID, Reason: why}
 	}
 	if spec.Leaf == nil {
@@ -158,9 +159,9 @@ func (p Process) Start(ctx context.Context, spec ServerSpec) (*Endpoint, error) 
 		if errors.As(err, &pe) {
 			// This row's server did not come up: reported as the row's,
 			// the run goes on (a weak key the server refuses to load).
-			why := pe.Problem
-			if n := len(pe.Stderr); n > 0 {
-				why = pe.Stderr[n-1]
+			why := reasonLine(pe.Stderr)
+			if why == "" {
+				why = pe.Problem
 			}
 			return nil, &SkipError{ID: spec.ID, Reason: "your server did not start: " + why, Err: err}
 		}
@@ -187,12 +188,18 @@ func (p Process) Start(ctx context.Context, spec ServerSpec) (*Endpoint, error) 
 
 // processDeclines says why a row cannot be set up with a user's server:
 // its premise is a server set-up the user's command does not have.
-func processDeclines(o ServerOptions) string {
+func processDeclines(spec ServerSpec) string {
+	o := spec.Options
 	switch {
 	case o.Plain:
 		return "the row needs a plain ws:// server; your server is given TLS files and dialed over wss://"
 	case o.MinTLS != 0 || o.MaxTLS != 0:
 		return "the row needs a server limited to old TLS versions; your server chooses its own"
+	case spec.LoginPath != "":
+		// Measured: Node's https server with only a ws WebSocketServer on
+		// it never answers a plain GET, and the page's fetch of it holds
+		// the browser's whole batch.
+		return "the row's page first fetches " + spec.LoginPath + " from the server (wsslab's echo server sets the auth cookie there); your server has no such endpoint"
 	}
 	return ""
 }
@@ -500,6 +507,15 @@ type tailWriter struct {
 	mu      sync.Mutex
 	partial []byte
 	last    []string
+	// errLine is the last line that reads like an error ("Error: ...",
+	// "ssl.SSLError: ..."): a runtime's stack trace can push it out of last.
+	errLine string
+}
+
+// errorish reports whether an output line names an error.
+func errorish(s string) bool {
+	l := strings.ToLower(s)
+	return strings.Contains(l, "error") || strings.Contains(l, "exception") || strings.Contains(l, "fatal")
 }
 
 const tailLines, tailLineMax = 5, 200
@@ -556,23 +572,42 @@ func (w *tailWriter) line(s string) {
 	if s == "" {
 		return
 	}
+	if errorish(s) {
+		w.errLine = s
+	}
 	w.last = append(w.last, s)
 	if len(w.last) > tailLines {
 		w.last = w.last[len(w.last)-tailLines:]
 	}
 }
 
+// lines is the last lines, led by the last error line if it is older.
 func (w *tailWriter) lines() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := append([]string(nil), w.last...)
+	var out []string
+	if w.errLine != "" && !slices.Contains(w.last, w.errLine) {
+		out = append(out, w.errLine, "…")
+	}
+	out = append(out, w.last...)
 	if s := printable(string(w.partial)); s != "" {
 		out = append(out, s)
-		if len(out) > tailLines {
-			out = out[len(out)-tailLines:]
-		}
 	}
 	return out
+}
+
+// reasonLine is the line of a tail that says best why it failed: the last
+// error line, else the last line.
+func reasonLine(tail []string) string {
+	for i := len(tail) - 1; i >= 0; i-- {
+		if errorish(tail[i]) {
+			return tail[i]
+		}
+	}
+	if len(tail) == 0 {
+		return ""
+	}
+	return tail[len(tail)-1]
 }
 
 // looksHTTP reports whether a server's first bytes are HTTP: a status line,

@@ -105,7 +105,7 @@ func (l *Lab) StartWith(ctx context.Context, backend harness.Backend, sc Scenari
 	if backend == nil {
 		backend = harness.InProcess{}
 	}
-	ep, err := backend.Start(ctx, harness.ServerSpec{ID: sc.ID, Host: sc.Host, Leaf: leaf, Options: sc.Server, Listen: listen, Topology: sc.Topology})
+	ep, err := backend.Start(ctx, harness.ServerSpec{ID: sc.ID, Host: sc.Host, Leaf: leaf, Options: sc.Server, Listen: listen, Topology: sc.Topology, LoginPath: sc.LoginPath})
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.ID, err)
 	}

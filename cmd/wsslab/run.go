@@ -61,7 +61,8 @@ its port answers TLS (or prints --server-ready TEXT), and stops it (SIGTERM,
 then SIGKILL). Rows that differ only in their certificate are graded; rows
 built on wsslab's echo server's behaviour (Origin check, subprotocols, auth)
 run against your server as it is and are reported "not graded"; rows that
-need a plain ws:// or a TLS-1.0-only server are skipped with the reason.
+need a plain ws://, a TLS-1.0-only server or the echo server's /login are
+skipped with the reason.
 
 Flags:
 `
@@ -189,7 +190,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if f.backend.serverCmd() {
 		wrap(progress, "", "Note: --server-cmd: rows that differ only in their certificate are graded against the table; rows "+
 			"that need wsslab's echo server (Origin check, subprotocols, auth, missing-intermediate's leaf-only chain) run against "+
-			"your server as it is and are reported ungraded; rows needing a plain ws:// or TLS-1.0-only server are skipped.")
+			"your server as it is and are reported ungraded; rows needing a plain ws:// or TLS-1.0-only server, or the echo server's /login, are skipped.")
 	}
 	cfg := scenarios.RunConfig{Scenarios: list, Clients: clients, Skip: map[string]string{}}
 	for _, c := range clients {
