@@ -22,6 +22,9 @@ type ServerSpec struct {
 	Listen string
 	// Topology, if set, is a server only a container backend can run.
 	Topology *Topology
+	// LoginPath, if set, is fetched by the browser's page from this server
+	// before it dials (wsslab's echo server sets the auth cookie there).
+	LoginPath string
 }
 
 // Topology is a scenario server that is more than wsslab's echo server: nginx
@@ -73,7 +76,38 @@ type Endpoint struct {
 	Evidence func() Evidence
 	// Close stops the server and frees everything it holds.
 	Close func()
+	// Ungraded, if set, says why the table's expectation (measured against
+	// wsslab's echo server) does not apply to this server: a user's server
+	// running a row that needs the echo server's behaviour. Results are
+	// reported, not graded.
+	Ungraded string
+	// ConnectOnly: the server does not echo. A client that opened the socket
+	// but got no echo back counts as connected.
+	ConnectOnly bool
+	// Note is one line about the server as wsslab saw it ("sends the leaf
+	// alone: cert.pem, not fullchain.pem"), for reports; "" if none.
+	Note string
 }
+
+// SkipError is a backend not running one row's server: it declines the
+// row (Err nil: a row it cannot set up faithfully) or the server did not
+// start for this row (Err: a certificate the user's server refuses to
+// load). Lab.Run reports the row's clients as skipped with Reason; a run in
+// which no row's server starts fails with the first Err.
+type SkipError struct {
+	ID     string
+	Reason string
+	Err    error
+}
+
+func (e *SkipError) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return "not run: " + e.Reason
+}
+
+func (e *SkipError) Unwrap() error { return e.Err }
 
 // Backend runs scenario servers: in this process (InProcess), or in
 // containers (package harness/container).

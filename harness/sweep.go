@@ -177,7 +177,7 @@ func tracked(dir string) []int {
 }
 
 // trackedProcesses lists live processes of dir's recorded process groups
-// that use dir (their command line names it): the group id proves this
+// that use dir (their command line or environment names it): the group id proves this
 // run started them, the command line that the group was not reused.
 func trackedProcesses(dir string) []int {
 	groups := tracked(dir)
@@ -185,7 +185,7 @@ func trackedProcesses(dir string) []int {
 		return nil
 	}
 	var pids []int
-	for _, pid := range ProcessesUsing(dir) {
+	for _, pid := range processesMentioning(dir, true) {
 		pgid, err := syscall.Getpgid(pid)
 		if err != nil {
 			continue
@@ -226,7 +226,12 @@ func ProcessAlive(pid int) bool { return owner.Alive(pid) }
 // Chromium process gets --user-data-dir=DIR/profile). It only looks: a name
 // in a command line proves nothing about who started a process, so nothing
 // is killed on this alone (see KillTracked).
-func ProcessesUsing(dir string) []int {
+func ProcessesUsing(dir string) []int { return processesMentioning(dir, false) }
+
+// processesMentioning is ProcessesUsing, and with env also the processes
+// whose environment names dir (this user's: a server Process started has
+// WSSLAB_CERT_DIR=DIR, and so do its children, whatever their command line).
+func processesMentioning(dir string, env bool) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -239,10 +244,15 @@ func ProcessesUsing(dir string) []int {
 			continue
 		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(cmdline, []byte(dir)) || !ProcessAlive(pid) {
+		if err != nil || !(bytes.Contains(cmdline, []byte(dir)) || env && environMentions(e.Name(), dir)) || !ProcessAlive(pid) {
 			continue
 		}
 		pids = append(pids, pid)
 	}
 	return pids
+}
+
+func environMentions(pid, dir string) bool {
+	b, err := os.ReadFile("/proc/" + pid + "/environ")
+	return err == nil && bytes.Contains(b, []byte(dir))
 }

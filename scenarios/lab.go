@@ -105,7 +105,7 @@ func (l *Lab) StartWith(ctx context.Context, backend harness.Backend, sc Scenari
 	if backend == nil {
 		backend = harness.InProcess{}
 	}
-	ep, err := backend.Start(ctx, harness.ServerSpec{ID: sc.ID, Host: sc.Host, Leaf: leaf, Options: sc.Server, Listen: listen, Topology: sc.Topology})
+	ep, err := backend.Start(ctx, harness.ServerSpec{ID: sc.ID, Host: sc.Host, Leaf: leaf, Options: sc.Server, Listen: listen, Topology: sc.Topology, LoginPath: sc.LoginPath})
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.ID, err)
 	}
@@ -113,12 +113,16 @@ func (l *Lab) StartWith(ctx context.Context, backend harness.Backend, sc Scenari
 }
 
 // Close stops the server.
-func (in *Instance) Close() { in.Endpoint.Close() }
+func (in *Instance) Close() {
+	if in.Endpoint != nil {
+		in.Endpoint.Close()
+	}
+}
 
 // Evidence is what the server saw, or the zero value when the backend
 // cannot observe it.
 func (in *Instance) Evidence() harness.Evidence {
-	if in.Endpoint.Evidence == nil {
+	if in.Endpoint == nil || in.Endpoint.Evidence == nil {
 		return harness.Evidence{}
 	}
 	return in.Endpoint.Evidence()
@@ -160,7 +164,15 @@ type Result struct {
 	// Skip says why the client did not run ("--no-browser", a missing
 	// runtime); Outcome is then Skipped.
 	Skip string `json:"skipped,omitempty"`
+	// Ungraded says why Expected does not apply (a user's server running a
+	// row measured against wsslab's echo server): the result is reported,
+	// Matched says whether it is what the echo server got, and it never
+	// counts as a mismatch.
+	Ungraded string `json:"ungraded,omitempty"`
 }
+
+// Graded reports whether the result ran and is compared with expectation.
+func (r Result) Graded() bool { return r.Skip == "" && r.Ungraded == "" }
 
 // Dial has one client dial the instance, alone, and compares with the
 // row's expectation for it (a Result whose Expected is zero and Skip says

@@ -45,6 +45,9 @@ type Row struct {
 	Leaf *certs.Leaf
 	// Server is what the server saw (zero when the backend cannot tell).
 	Server harness.Evidence
+	// Note is the backend's line about the server (Endpoint.Note); Skip
+	// why the backend did not run it (harness.SkipError), "" if it did.
+	Note, Skip string
 	// Results are per client, in Matrix.Clients order.
 	Results []Result
 }
@@ -88,7 +91,7 @@ func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
 		}
 		wg.Go(func() { clients[j], startErr[j] = c.Start(ctx, l) })
 	}
-	ins, err := l.StartEach(ctx, cfg.Scenarios, repeat(backend, len(cfg.Scenarios)))
+	ins, rowSkip, err := l.startEach(ctx, cfg.Scenarios, repeat(backend, len(cfg.Scenarios)), true)
 	wg.Wait()
 	if err != nil {
 		return nil, err
@@ -104,9 +107,14 @@ func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
 		}
 	}
 
-	targets := make([]harness.Target, len(ins))
+	// Clients dial the rows whose server runs.
+	var live []int
+	var targets []harness.Target
 	for i, in := range ins {
-		targets[i] = in.Target()
+		if rowSkip[i] == "" {
+			live = append(live, i)
+			targets = append(targets, in.Target())
+		}
 	}
 	byClient := make([][]Result, len(cfg.Clients))
 	var mu sync.Mutex
@@ -125,10 +133,18 @@ func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
 			continue
 		}
 		wg.Go(func() {
-			obs := clients[j].DialAll(ctx, targets)
+			var obs []harness.Observation
+			if len(targets) > 0 {
+				obs = clients[j].DialAll(ctx, targets)
+			}
 			rs := make([]Result, len(ins))
 			for i, in := range ins {
-				rs[i] = in.result(c.ClientInfo, obs[i])
+				if rowSkip[i] != "" {
+					rs[i] = in.skipped(c.ClientInfo, rowSkip[i])
+				}
+			}
+			for k, i := range live {
+				rs[i] = ins[i].result(c.ClientInfo, obs[k])
 			}
 			byClient[j] = rs
 			report(rs)
@@ -151,7 +167,10 @@ func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
 		m.Clients[j] = clients[j].Info()
 	}
 	for i, in := range ins {
-		row := Row{Scenario: in.Scenario, URL: in.URL, Leaf: in.Leaf, Server: in.Evidence()}
+		row := Row{Scenario: in.Scenario, URL: in.URL, Leaf: in.Leaf, Server: in.Evidence(), Skip: rowSkip[i]}
+		if in.Endpoint != nil {
+			row.Note = in.Endpoint.Note
+		}
 		for j := range cfg.Clients {
 			row.Results = append(row.Results, byClient[j][i])
 		}
@@ -164,7 +183,12 @@ func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
 // table, so the expectation resolves.
 func (in *Instance) result(c harness.ClientInfo, obs harness.Observation) Result {
 	want, _ := in.Scenario.Expect(c)
-	return Result{Scenario: in.Scenario.ID, Observation: obs, Expected: want, Matched: want.Match(obs)}
+	if in.Endpoint.ConnectOnly && obs.Outcome == harness.NoEcho {
+		// The socket opened; a server that does not echo was declared.
+		obs.Evidence = append(obs.Evidence, "connect only (the server does not echo): "+obs.Reason)
+		obs.Outcome, obs.Reason, obs.Error, obs.Err = harness.Connected, "", "", nil
+	}
+	return Result{Scenario: in.Scenario.ID, Observation: obs, Expected: want, Matched: want.Match(obs), Ungraded: in.Endpoint.Ungraded}
 }
 
 func (in *Instance) skipped(c harness.ClientInfo, why string) Result {
@@ -182,7 +206,7 @@ func (m *Matrix) Mismatches() int {
 	n := 0
 	for _, row := range m.Rows {
 		for _, r := range row.Results {
-			if r.Skip == "" && !r.Matched {
+			if r.Graded() && !r.Matched {
 				n++
 			}
 		}
@@ -198,7 +222,17 @@ func (l *Lab) StartAll(ctx context.Context, list []Scenario) ([]*Instance, error
 // StartEach starts list[i] with backends[i], a few at a time, and returns
 // the instances in list order. On error the ones started are closed again.
 func (l *Lab) StartEach(ctx context.Context, list []Scenario, backends []harness.Backend) ([]*Instance, error) {
+	ins, _, err := l.startEach(ctx, list, backends, false)
+	return ins, err
+}
+
+// startEach is StartEach; with allowSkip a row whose backend returns a
+// harness.SkipError gets an Instance without Endpoint and the reason in
+// skip[i], unless no row started because each failed (then the first
+// failure is the error: a command that never works is not a skip).
+func (l *Lab) startEach(ctx context.Context, list []Scenario, backends []harness.Backend, allowSkip bool) ([]*Instance, []string, error) {
 	ins := make([]*Instance, len(list))
+	skip := make([]string, len(list))
 	errs := make([]error, len(list))
 	sem := make(chan struct{}, startParallel)
 	var wg sync.WaitGroup
@@ -210,6 +244,39 @@ func (l *Lab) StartEach(ctx context.Context, list []Scenario, backends []harness
 		})
 	}
 	wg.Wait()
+	if allowSkip {
+		started, failed := 0, -1
+		for i, err := range errs {
+			var se *harness.SkipError
+			switch {
+			case err == nil:
+				started++
+			case errors.As(err, &se):
+				if se.Err != nil && failed < 0 {
+					failed = i
+				}
+				// The certificate the row would have had, for the report.
+				leaf, merr := l.PKI.Mint(list[i].Cert)
+				if merr != nil {
+					errs[i] = merr
+					continue
+				}
+				ins[i], skip[i] = &Instance{Scenario: list[i], Leaf: leaf}, se.Reason
+				if se.Err == nil {
+					errs[i] = nil // declined: never the run's error
+				}
+			}
+		}
+		// A server that started for no row is a broken command, not a
+		// row's finding: its first failure is the error.
+		if started > 0 || failed < 0 {
+			for i := range errs {
+				if skip[i] != "" {
+					errs[i] = nil
+				}
+			}
+		}
+	}
 	// The first error, in table order: one line, like every error here.
 	if i := slices.IndexFunc(errs, func(e error) bool { return e != nil }); i >= 0 {
 		var started []*Instance
@@ -219,9 +286,9 @@ func (l *Lab) StartEach(ctx context.Context, list []Scenario, backends []harness
 			}
 		}
 		CloseAll(started)
-		return nil, errs[i]
+		return nil, nil, errs[i]
 	}
-	return ins, nil
+	return ins, skip, nil
 }
 
 // CloseAll stops every instance.

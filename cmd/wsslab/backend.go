@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -19,6 +21,8 @@ type backendFlags struct {
 	image container.Image
 	cmd   string
 	env   multiFlag
+	// server is --server-cmd and its options: the process backend.
+	server harness.Process
 }
 
 // addBackendFlags registers --backend, --image and the --image-* flags on fs.
@@ -30,16 +34,53 @@ func addBackendFlags(fs *flag.FlagSet) *backendFlags {
 	fs.StringVar(&f.image.CertDir, "image-cert-dir", container.DefaultCertDir, "where the certificate files go in the container (${HOST} is the scenario host)")
 	fs.StringVar(&f.cmd, "image-cmd", "", "command arguments for the image, split on spaces; ${CERT_DIR} and ${HOST} are expanded (e.g. '--cert ${CERT_DIR}/fullchain.pem --key ${CERT_DIR}/privkey.pem')")
 	fs.Var(&f.env, "image-env", "KEY=VALUE for the image's environment (repeatable; ${CERT_DIR} and ${HOST} are expanded)")
+	fs.StringVar(&f.server.Cmd, "server-cmd", "", "run every scenario against YOUR server process: a shell command with {port} {cert} {chain} {fullchain} {key} {dir} {host} (also $WSSLAB_PORT, $WSSLAB_CERT_DIR, ...), e.g. 'python3 app.py --port {port} --cert {fullchain} --key {key}'")
+	fs.StringVar(&f.server.Ready, "server-ready", "", "with --server-cmd: `TEXT` your server prints once it listens (default: wait until the port answers TLS)")
+	fs.BoolVar(&f.server.NoEcho, "no-echo", false, "with --server-cmd: your server does not echo; clients only connect (a socket that opens counts as connected)")
 	return f
 }
+
+// check rejects flag combinations that cannot mean anything; set holds
+// the flags given.
+func (f *backendFlags) check(set map[string]bool) error {
+	if !set["server-cmd"] {
+		for _, n := range []string{"server-ready", "no-echo"} {
+			if set[n] {
+				return fmt.Errorf("--%s needs --server-cmd", n)
+			}
+		}
+		return nil
+	}
+	if strings.TrimSpace(f.server.Cmd) == "" {
+		return errors.New("--server-cmd is empty")
+	}
+	if set["server-ready"] && f.server.Ready == "" {
+		return errors.New("--server-ready is empty (leave it out to wait for TLS on the port)")
+	}
+	for _, n := range []string{"backend", "image"} {
+		if set[n] {
+			return fmt.Errorf("--server-cmd runs your server as a process here; it does not go with --%s", n)
+		}
+	}
+	return nil
+}
+
+// serverCmd reports whether scenario servers are the user's process.
+func (f *backendFlags) serverCmd() bool { return f.server.Cmd != "" }
 
 // ownContainers reports whether scenario servers run in wsslab's own
 // containers (--backend container without --image): then the container-only
 // scenarios (nginx in front, your-image demos) can run too.
 func (f *backendFlags) ownContainers() bool { return f.kind == "container" && f.image.Ref == "" }
 
-// open returns the chosen backend and a function that releases it.
-func (f *backendFlags) open(ctx context.Context) (harness.Backend, func(), error) {
+// open returns the chosen backend and a function that releases it. log
+// gets the process backend's warnings (a server that ignored SIGTERM).
+func (f *backendFlags) open(ctx context.Context, log io.Writer) (harness.Backend, func(), error) {
+	if f.serverCmd() {
+		p := f.server
+		p.Log = log
+		return p, func() {}, nil
+	}
 	img := f.image
 	img.Cmd = strings.Fields(f.cmd)
 	if len(f.env) > 0 {

@@ -36,6 +36,19 @@ type scenarioRun struct {
 	Server harness.Evidence
 	// Results are per client, in report.Clients order.
 	Results []clientResult
+	// Note is the backend's line about the server; Skip why the backend
+	// did not run it (scenarios.Row).
+	Note, Skip string
+}
+
+// ungraded is why the row's results are not graded, "" if they are.
+func (s scenarioRun) ungraded() string {
+	for _, r := range s.Results {
+		if r.Ran() && r.Ungraded != "" {
+			return r.Ungraded
+		}
+	}
+	return ""
 }
 
 // clientResult is one client's result and the client's declaration.
@@ -47,8 +60,9 @@ type clientResult struct {
 // Ran reports whether the client actually dialed.
 func (r clientResult) Ran() bool { return r.Skip == "" }
 
-// Mismatched reports whether the client ran and saw something unexpected.
-func (r clientResult) Mismatched() bool { return r.Ran() && !r.Matched }
+// Mismatched reports whether the client ran, is graded, and saw something
+// unexpected.
+func (r clientResult) Mismatched() bool { return r.Graded() && !r.Matched }
 
 // Result returns the scenario's result for a client id.
 func (s scenarioRun) Result(id string) (clientResult, bool) {
@@ -76,6 +90,19 @@ func (rep *report) Mismatches() int {
 	for _, s := range rep.Scenarios {
 		for _, r := range s.Results {
 			if r.Mismatched() {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Ungraded counts results that ran but are not graded (Result.Ungraded).
+func (rep *report) Ungraded() int {
+	n := 0
+	for _, s := range rep.Scenarios {
+		for _, r := range s.Results {
+			if r.Ran() && r.Ungraded != "" {
 				n++
 			}
 		}
@@ -111,7 +138,7 @@ func collect(ctx context.Context, lab *scenarios.Lab, cfg scenarios.RunConfig) (
 	}
 	rep.Clients = m.Clients
 	for _, row := range m.Rows {
-		run := scenarioRun{Scenario: row.Scenario, URL: row.URL, Served: describe(row.Leaf.Served), NotServed: describe(row.Leaf.NotServed()), Server: row.Server}
+		run := scenarioRun{Scenario: row.Scenario, URL: row.URL, Served: describe(row.Leaf.Served), NotServed: describe(row.Leaf.NotServed()), Server: row.Server, Note: row.Note, Skip: row.Skip}
 		for j, r := range row.Results {
 			run.Results = append(run.Results, clientResult{r, m.Clients[j]})
 		}

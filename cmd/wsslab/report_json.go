@@ -36,6 +36,7 @@ type jsonSummary struct {
 	Results    int `json:"results"`
 	Mismatched int `json:"mismatched"`
 	Skipped    int `json:"skipped"`
+	Ungraded   int `json:"ungraded"`
 }
 
 type jsonResult struct {
@@ -48,6 +49,12 @@ type jsonResult struct {
 	Expected jsonExpect      `json:"expected"`
 	Matched  bool            `json:"matched"`
 	Skipped  string          `json:"skipped"`
+	// Ungraded: why expected does not apply (your server, --server-cmd);
+	// matched then says whether it is what wsslab's echo server got.
+	Ungraded string `json:"ungraded"`
+	// Server is the backend's line about the server ("your server sends
+	// the leaf alone ..."), "" if none.
+	Server string `json:"server"`
 }
 
 type jsonExpect struct {
@@ -61,7 +68,7 @@ func toJSON(rep *report) jsonReport {
 		Schema:  jsonSchema,
 		Clients: []jsonClient{},
 		Backend: rep.Backend,
-		Summary: jsonSummary{Scenarios: len(rep.Scenarios), Results: ran, Mismatched: rep.Mismatches(), Skipped: skipped},
+		Summary: jsonSummary{Scenarios: len(rep.Scenarios), Results: ran, Mismatched: rep.Mismatches(), Skipped: skipped, Ungraded: rep.Ungraded()},
 		Results: []jsonResult{},
 	}
 	for _, c := range rep.Clients {
@@ -83,6 +90,8 @@ func toJSON(rep *report) jsonReport {
 				Expected: jsonExpect{Outcome: r.Expected.Outcome, Reason: r.Expected.Reason},
 				Matched:  r.Ran() && r.Matched,
 				Skipped:  r.Skip,
+				Ungraded: r.Ungraded,
+				Server:   s.Note,
 			})
 		}
 	}

@@ -53,6 +53,16 @@ Examples:
   wsslab run --json > run.json           # fields documented in README.md
   wsslab run --html report.html          # self-contained, with screenshots
   wsslab run --backend container --scenario 'nginx-*'
+  wsslab run --server-cmd 'node server.js --port {port} --cert {fullchain} --key {key}'
+
+--server-cmd runs YOUR server (sh -c, its own process group) for each
+scenario with that scenario's certificate in certbot's layout, waits until
+its port answers TLS (or prints --server-ready TEXT), and stops it (SIGTERM,
+then SIGKILL). Rows that differ only in their certificate are graded; rows
+built on wsslab's echo server's behaviour (Origin check, subprotocols, auth)
+run against your server as it is and are reported "not graded"; rows that
+need a plain ws://, a TLS-1.0-only server or the echo server's /login are
+skipped with the reason.
 
 Flags:
 `
@@ -116,6 +126,9 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return errorf(stderr, "run: unexpected argument %q (scenarios go in --scenario)", fs.Arg(0))
 	}
+	if err := f.backend.check(set); err != nil {
+		return errorf(stderr, "run: %v", err)
+	}
 	if f.json && f.markdown {
 		return errorf(stderr, "run: choose one of --json and --markdown")
 	}
@@ -154,7 +167,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return errorf(stderr, "run: --html: %v", err)
 		}
 	}
-	backend, release, err := f.backend.open(ctx)
+	backend, release, err := f.backend.open(ctx, stderr)
 	if err != nil {
 		return errorf(stderr, "run: %v", err)
 	}
@@ -174,6 +187,11 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if f.quiet {
 		progress = io.Discard
 	}
+	if f.backend.serverCmd() {
+		wrap(progress, "", "Note: --server-cmd: rows that differ only in their certificate are graded against the table; rows "+
+			"that need wsslab's echo server (Origin check, subprotocols, auth, missing-intermediate's leaf-only chain) run against "+
+			"your server as it is and are reported ungraded; rows needing a plain ws:// or TLS-1.0-only server, or the echo server's /login, are skipped.")
+	}
 	cfg := scenarios.RunConfig{Scenarios: list, Clients: clients, Skip: map[string]string{}}
 	for _, c := range clients {
 		if f.noBrowser && c.Class == harness.BrowserClass {
@@ -190,6 +208,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		switch {
 		case !cr.Ran():
 			mark = "skipped (" + r.Skip + ")"
+		case r.Ungraded != "":
+			mark = "not graded (your server)"
 		case !r.Matched:
 			mark = "DIFFERS: want " + r.Expected.String()
 		}
@@ -342,6 +362,14 @@ func writeMatrix(w io.Writer, rep *report) {
 		if len(reasons) > 0 {
 			wrap(w, "    ", "reason: "+strings.Join(reasons, "; "))
 		}
+		if s.Note != "" {
+			wrap(w, "    ", "server: "+s.Note)
+		}
+		if s.Skip != "" {
+			wrap(w, "    ", "skipped: "+s.Skip)
+		} else if why := s.ungraded(); why != "" {
+			wrap(w, "    ", "not graded: "+why)
+		}
 		wrap(w, "    ", "why: "+firstSentence(s.Scenario.Lesson))
 		wrap(w, "    ", "fix: "+firstSentence(s.Scenario.Fix))
 	}
@@ -375,16 +403,20 @@ func wrap(w io.Writer, indent, text string) {
 }
 
 func expectedCell(s scenarioRun) string {
-	var bad, skipped []string
+	var bad, skipped, ungraded []string
 	for _, r := range s.Results {
 		switch {
 		case !r.Ran():
 			skipped = append(skipped, r.Client)
+		case r.Ungraded != "":
+			ungraded = append(ungraded, r.Client)
 		case !r.Matched:
 			bad = append(bad, r.Client)
 		}
 	}
 	switch {
+	case len(ungraded) > 0 && len(bad) == 0 && len(skipped) == 0:
+		return "not graded"
 	case len(bad) > 0:
 		return "NO (" + strings.Join(bad, ", ") + ")"
 	case len(skipped) > 0:
@@ -396,14 +428,22 @@ func expectedCell(s scenarioRun) string {
 func summaryLine(rep *report) string {
 	ran, skipped := rep.Count()
 	var b strings.Builder
+	ungraded := rep.Ungraded()
 	if n := rep.Mismatches(); n > 0 {
-		fmt.Fprintf(&b, "%d of %d results differed from expectation.", n, ran)
+		fmt.Fprintf(&b, "%d of %d results differed from expectation.", n, ran-ungraded)
 	} else {
-		fmt.Fprintf(&b, "%d scenarios, %d results, all as expected.", len(rep.Scenarios), ran)
+		fmt.Fprintf(&b, "%d scenarios, %d results, all as expected.", len(rep.Scenarios), ran-ungraded)
+	}
+	if ungraded > 0 {
+		fmt.Fprintf(&b, " %d not graded (your server, not wsslab's echo server).", ungraded)
 	}
 	if skipped > 0 {
 		var why []string
 		for _, s := range rep.Scenarios {
+			if s.Skip != "" { // the backend did not run the row's server
+				why = append(why, s.Scenario.ID+": "+s.Skip)
+				continue
+			}
 			for _, r := range s.Results {
 				if !r.Ran() && !slices.Contains(why, r.Client+": "+r.Skip) {
 					why = append(why, r.Client+": "+r.Skip)

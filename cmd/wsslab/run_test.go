@@ -23,7 +23,7 @@ import (
 var (
 	jsonTopFields    = []string{"backend", "clients", "results", "schema", "summary"}
 	jsonClientFields = []string{"class", "id", "name", "reasons", "version"}
-	jsonResultFields = []string{"client", "error", "evidence", "expected", "matched", "outcome", "reason", "scenario", "skipped"}
+	jsonResultFields = []string{"client", "error", "evidence", "expected", "matched", "outcome", "reason", "scenario", "server", "skipped", "ungraded"}
 )
 
 func keys(m map[string]any) []string {
