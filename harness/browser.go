@@ -139,11 +139,24 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 }
 
 func (b *Browser) startPage() error {
+	page, url, err := ServePage(b.cfg.PageHost, b.cfg.PageCert)
+	if err != nil {
+		return err
+	}
+	b.page, b.pageURL = page, url
+	return nil
+}
+
+// ServePage serves the browser clients' page (fixtures.Page) over HTTPS on
+// a loopback port with cert, and returns the server and the page's URL on
+// host (which the browser maps to 127.0.0.1). Every browser loads the same
+// page, so each sends the same Origin.
+func ServePage(host string, cert tls.Certificate) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("harness: page server: %w", err)
+		return nil, "", fmt.Errorf("harness: page server: %w", err)
 	}
-	b.page = &http.Server{
+	page := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")
@@ -152,11 +165,10 @@ func (b *Browser) startPage() error {
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          discardLogger(),
 	}
-	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{b.cfg.PageCert}, NextProtos: []string{"http/1.1"}})
+	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	b.pageURL = "https://" + net.JoinHostPort(b.cfg.PageHost, port) + "/"
-	go b.page.Serve(tlsLn)
-	return nil
+	go page.Serve(tlsLn)
+	return page, "https://" + net.JoinHostPort(host, port) + "/", nil
 }
 
 // Version is the browser's product string, e.g. "Chrome/156.0.8078.79".

@@ -61,30 +61,42 @@ func NewTrustHome(dir string, roots []*x509.Certificate) (home string, err error
 	if err := os.MkdirAll(db, 0o700); err != nil {
 		return "", fmt.Errorf("harness: nss: %w", err)
 	}
+	if err := InstallRoots(db, dir, roots); err != nil {
+		return "", err
+	}
+	return home, nil
+}
+
+// InstallRoots creates the NSS database db (a directory, opened as sql:db:
+// cert9.db and key4.db, the format Chromium and Firefox read) with an empty
+// password and adds roots to it as CAs for TLS servers ("C,,"), each
+// checked once installed. The roots' PEM files are written into scratch.
+// certutil runs with HOME=scratch so that it touches nothing of the user's.
+func InstallRoots(db, scratch string, roots []*x509.Certificate) error {
 	certutil := func(args ...string) error {
 		cmd := exec.Command("certutil", append([]string{"-d", "sql:" + db}, args...)...)
-		cmd.Env = append(os.Environ(), "HOME="+home)
+		cmd.Env = append(os.Environ(), "HOME="+scratch)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("harness: certutil %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 		}
 		return nil
 	}
 	if err := certutil("-N", "--empty-password"); err != nil {
-		return "", err
+		return err
 	}
 	for i, root := range roots {
-		f := filepath.Join(dir, fmt.Sprintf("root-%d.pem", i))
+		f := filepath.Join(scratch, fmt.Sprintf("root-%d.pem", i))
 		if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}), 0o644); err != nil {
-			return "", fmt.Errorf("harness: nss: %w", err)
+			return fmt.Errorf("harness: nss: %w", err)
 		}
 		nick := fmt.Sprintf("wsslab-root-%d", i)
 		if err := certutil("-A", "-t", "C,,", "-n", nick, "-i", f); err != nil {
-			return "", err
+			return err
 		}
 		// Re-check: the root must now be listed with its trust flags.
 		if err := certutil("-L", "-n", nick); err != nil {
-			return "", fmt.Errorf("harness: root not in NSS database after install: %w", err)
+			return fmt.Errorf("harness: root not in NSS database after install: %w", err)
 		}
 	}
-	return home, nil
+	return nil
 }
