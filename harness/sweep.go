@@ -222,10 +222,12 @@ func KillTracked(dir string) {
 // parent may never reap it, as in containers whose init does not).
 func ProcessAlive(pid int) bool { return owner.Alive(pid) }
 
-// ProcessesUsing lists live processes whose command line mentions dir (every
-// Chromium process gets --user-data-dir=DIR/profile). It only looks: a name
-// in a command line proves nothing about who started a process, so nothing
-// is killed on this alone (see KillTracked).
+// ProcessesUsing lists live processes whose command line or environment
+// mentions dir (every Chromium process gets --user-data-dir=DIR/profile;
+// Firefox's content processes name no profile on their command line but
+// inherit HOME and TMPDIR inside dir). It only looks: a name in a command
+// line proves nothing about who started a process, so nothing is killed on
+// this alone (see KillTracked).
 func ProcessesUsing(dir string) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -239,7 +241,17 @@ func ProcessesUsing(dir string) []int {
 			continue
 		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(cmdline, []byte(dir)) || !ProcessAlive(pid) {
+		if err != nil {
+			continue
+		}
+		if !bytes.Contains(cmdline, []byte(dir)) {
+			// Another user's environ is unreadable: not ours anyway.
+			environ, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+			if err != nil || !bytes.Contains(environ, []byte(dir)) {
+				continue
+			}
+		}
+		if !ProcessAlive(pid) {
 			continue
 		}
 		pids = append(pids, pid)
