@@ -728,3 +728,7 @@ func classifyFirefox(obs *Observation, res pageResult, reqs []*ffRequest, consol
 		obs.Outcome, obs.Reason = Failed, "page: failed without a reason"
 	}
 }
+
+// Conn is Firefox's BiDi connection, for tests and tools that drive it
+// beyond DialAll. Closing it is Close's job.
+func (f *Firefox) Conn() *bidi.Conn { return f.conn }
