@@ -148,11 +148,35 @@ func StartBrowser(ctx context.Context, cfg BrowserConfig) (_ *Browser, err error
 }
 
 func (b *Browser) startPage() error {
+	page, url, err := ServePage(b.cfg.PageHost, b.cfg.PageCert)
+	if err != nil {
+		return err
+	}
+	b.page, b.pageURL = page, url
+	if o := strings.TrimSuffix(b.cfg.PageOrigin, "/"); o != "" {
+		// The page is served at the origin asked for: Chrome maps that
+		// host:port to the page server, so the socket's Origin is it.
+		_, port, _ := net.SplitHostPort(strings.TrimSuffix(strings.TrimPrefix(url, "https://"), "/"))
+		hostPort := strings.TrimPrefix(o, "https://")
+		if _, _, err := net.SplitHostPort(hostPort); err != nil {
+			hostPort += ":443"
+		}
+		b.pageURL = o + "/"
+		b.pageRule = "MAP " + hostPort + " 127.0.0.1:" + port
+	}
+	return nil
+}
+
+// ServePage serves the browser clients' page (fixtures.Page) over HTTPS on
+// a loopback port with cert, and returns the server and the page's URL on
+// host (which the browser maps to 127.0.0.1). Every browser loads the same
+// page, so each sends the same Origin.
+func ServePage(host string, cert tls.Certificate) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("harness: page server: %w", err)
+		return nil, "", fmt.Errorf("harness: page server: %w", err)
 	}
-	b.page = &http.Server{
+	page := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")
@@ -161,19 +185,10 @@ func (b *Browser) startPage() error {
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          discardLogger(),
 	}
-	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{b.cfg.PageCert}, NextProtos: []string{"http/1.1"}})
+	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	b.pageURL = "https://" + net.JoinHostPort(b.cfg.PageHost, port) + "/"
-	if o := strings.TrimSuffix(b.cfg.PageOrigin, "/"); o != "" {
-		hostPort := strings.TrimPrefix(o, "https://")
-		if _, _, err := net.SplitHostPort(hostPort); err != nil {
-			hostPort += ":443"
-		}
-		b.pageURL = o + "/"
-		b.pageRule = "MAP " + hostPort + " 127.0.0.1:" + port
-	}
-	go b.page.Serve(tlsLn)
-	return nil
+	go page.Serve(tlsLn)
+	return page, "https://" + net.JoinHostPort(host, port) + "/", nil
 }
 
 // Version is the browser's product string, e.g. "Chrome/156.0.8078.79".

@@ -36,6 +36,10 @@ const (
 	// GoReasons: a stable description of a Go error by its type (see
 	// GoReason): "x509.HostnameError", "HTTP 403", ….
 	GoReasons Vocabulary = "go"
+	// FirefoxReasons: the NSS / mozilla::pkix error name Firefox reports
+	// over WebDriver BiDi ("SEC_ERROR_UNKNOWN_ISSUER"), "HTTP 403" for a
+	// rejected upgrade, or the exception the page's constructor threw.
+	FirefoxReasons Vocabulary = "firefox"
 )
 
 // ClientInfo is what a client declares about itself.
@@ -68,9 +72,10 @@ func Dial(ctx context.Context, c Client, t Target) Observation {
 
 // Client ids of the clients wsslab has today.
 const (
-	ChromeID = "chrome"
-	LaxID    = "lax"
-	StrictID = "strict"
+	ChromeID  = "chrome"
+	FirefoxID = "firefox"
+	LaxID     = "lax"
+	StrictID  = "strict"
 )
 
 // ErrNotInstalled is wrapped by a client's start error when its runtime is

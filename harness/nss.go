@@ -91,33 +91,45 @@ func NewTrustHome(dir string, roots []*x509.Certificate) (home string, err error
 	if err := os.MkdirAll(db, 0o700); err != nil {
 		return "", fmt.Errorf("harness: nss: %w", err)
 	}
+	if err := InstallRoots(db, dir, roots); err != nil {
+		return "", err
+	}
+	return home, nil
+}
+
+// InstallRoots creates the NSS database db (a directory, opened as sql:db:
+// cert9.db and key4.db, the format Chromium and Firefox read) with an empty
+// password and adds roots to it as CAs for TLS servers ("C,,"), each
+// checked once installed. The roots' PEM files are written into scratch.
+// certutil runs with HOME=scratch so that it touches nothing of the user's.
+func InstallRoots(db, scratch string, roots []*x509.Certificate) error {
 	certutil := func(args ...string) error {
 		cmd := exec.Command("certutil", append([]string{"-d", "sql:" + db}, args...)...)
-		cmd.Env = append(os.Environ(), "HOME="+home)
+		cmd.Env = append(os.Environ(), "HOME="+scratch)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("harness: certutil %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 		}
 		return nil
 	}
 	if err := certutil("-N", "--empty-password"); err != nil {
-		return "", err
+		return err
 	}
 	for i, root := range roots {
-		f := filepath.Join(dir, fmt.Sprintf("root-%d.pem", i))
+		f := filepath.Join(scratch, fmt.Sprintf("root-%d.pem", i))
 		if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}), 0o644); err != nil {
-			return "", fmt.Errorf("harness: nss: %w", err)
+			return fmt.Errorf("harness: nss: %w", err)
 		}
 		nick := fmt.Sprintf("wsslab-root-%d", i)
 		if err := certutil("-A", "-t", trustFlags, "-n", nick, "-i", f); err != nil {
-			return "", err
+			return err
 		}
 		// Re-check what NSS now holds: the root's trust attributes must make
 		// it a CA for TLS servers (C or T in the SSL field). Not `certutil -V
 		// -u L`, mkcert's check: that also judges the root's own validity
 		// (dates, key usage), which tests break on purpose.
-		if err := checkTrusted(db, home, nick); err != nil {
-			return "", err
+		if err := checkTrusted(db, scratch, nick); err != nil {
+			return err
 		}
 	}
-	return home, nil
+	return nil
 }

@@ -22,6 +22,7 @@ type ClientSpec struct {
 // Clients are every client wsslab has, in the order reports show them.
 var Clients = []ClientSpec{
 	{ClientInfo: harness.ChromeInfo, Start: func(ctx context.Context, l *Lab) (harness.Client, error) { return l.Browser(ctx) }},
+	{ClientInfo: harness.FirefoxInfo, Start: func(ctx context.Context, l *Lab) (harness.Client, error) { return l.Firefox(ctx) }},
 	{ClientInfo: harness.Lax().Info(), Start: func(_ context.Context, l *Lab) (harness.Client, error) { return l.Lax, nil }},
 	{ClientInfo: harness.Strict(nil).Info(), Start: func(_ context.Context, l *Lab) (harness.Client, error) { return l.Strict, nil }},
 }

@@ -21,6 +21,9 @@ type Column struct {
 	// id, where it behaves unlike its class.
 	ClientID string
 	Except   map[string]Expect
+	// Lessons by scenario id: where this client behaves unlike the row's
+	// other clients, what it does and why; appended to the row's Lesson.
+	Lessons map[string]string
 }
 
 // addColumn merges c into Table and ContainerTable.
@@ -54,6 +57,10 @@ func addColumn(c Column) {
 			sc.Want.Reasons = cp
 		}
 		sc.Want.Reasons[c.Vocabulary] = r
+	}
+	for id, l := range c.Lessons {
+		sc := at(id)
+		sc.Lesson += " " + l
 	}
 	for id, e := range c.Except {
 		sc := at(id)

@@ -16,7 +16,13 @@ func TestBatchIsolation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("dials the whole table several times")
 	}
-	b := browserFor(t)
+	t.Run(harness.ChromeID, func(t *testing.T) { batchIsolation(t, browserFor(t)) })
+	t.Run(harness.FirefoxID, func(t *testing.T) { batchIsolation(t, firefoxFor(t)) })
+}
+
+// batchIsolation is TestBatchIsolation for one browser: Chrome's batch is
+// one browser context, Firefox's one user context.
+func batchIsolation(t *testing.T, b harness.Client) {
 	ins, err := lab.StartAll(t.Context(), Table)
 	t.Cleanup(func() { CloseAll(ins) })
 	if err != nil {
@@ -32,7 +38,7 @@ func TestBatchIsolation(t *testing.T) {
 	// Reference: every scenario alone, in its own fresh browser context.
 	solo := make([]string, len(ins))
 	for i, in := range ins {
-		solo[i] = key(b.Dial(t.Context(), in.Target()))
+		solo[i] = key(harness.Dial(t.Context(), b, in.Target()))
 	}
 	seed := uint64(rand.Int64())
 	t.Logf("shuffle seed %d", seed)

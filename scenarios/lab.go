@@ -38,6 +38,10 @@ type Lab struct {
 	mu         sync.Mutex
 	browser    *harness.Browser
 	browserErr error
+	// firefoxMu guards firefox: Firefox starts beside Chromium, not after it.
+	firefoxMu  sync.Mutex
+	firefox    *harness.Firefox
+	firefoxErr error
 }
 
 // NewLab mints this run's PKI.
@@ -77,6 +81,11 @@ func (l *Lab) Close() {
 	defer l.mu.Unlock()
 	if l.browser != nil {
 		l.browser.Close()
+	}
+	l.firefoxMu.Lock()
+	defer l.firefoxMu.Unlock()
+	if l.firefox != nil {
+		l.firefox.Close()
 	}
 }
 

@@ -79,27 +79,34 @@ func TestRunJSONWithoutBrowser(t *testing.T) {
 		t.Errorf("exit %d, want 0", code)
 	}
 	checkFields(t, raw)
-	if rep.Backend != "inprocess" || rep.Schema != 2 || len(rep.Clients) != 3 {
+	n := len(scenarios.Clients)
+	browsers := 0
+	for _, c := range scenarios.Clients {
+		if c.Class == harness.BrowserClass {
+			browsers++
+		}
+	}
+	if rep.Backend != "inprocess" || rep.Schema != 2 || len(rep.Clients) != n {
 		t.Fatalf("header: %+v", rep)
 	}
 	for i, c := range rep.Clients {
 		if c.ID != scenarios.ClientIDs()[i] {
 			t.Errorf("client %d is %s, want %s", i, c.ID, scenarios.ClientIDs()[i])
 		}
-		if (c.Version == "") != (c.ID == harness.ChromeID) || c.Name == "" || c.Class == "" {
-			t.Errorf("client %+v (only the skipped chrome has no version)", c)
+		if (c.Version == "") != (c.Class == harness.BrowserClass) || c.Name == "" || c.Class == "" {
+			t.Errorf("client %+v (only the skipped browsers have no version)", c)
 		}
 	}
-	if len(rep.Results) != 6 {
-		t.Fatalf("%d results, want 6 (2 scenarios x 3 clients)", len(rep.Results))
+	if len(rep.Results) != 2*n {
+		t.Fatalf("%d results, want %d (2 scenarios x %d clients)", len(rep.Results), 2*n, n)
 	}
 	for i, r := range rep.Results {
-		wantClient := scenarios.ClientIDs()[i%3]
+		wantClient := scenarios.ClientIDs()[i%n]
 		if r.Client != wantClient {
 			t.Errorf("result %d: client %s, want %s", i, r.Client, wantClient)
 		}
 		switch r.Client {
-		case harness.ChromeID:
+		case harness.ChromeID, harness.FirefoxID:
 			if r.Outcome != scenarios.Skipped || r.Skipped != "--no-browser" || r.Matched {
 				t.Errorf("browser not reported as skipped: %+v", r)
 			}
@@ -109,16 +116,16 @@ func TestRunJSONWithoutBrowser(t *testing.T) {
 			}
 		}
 	}
-	lax := rep.Results[4] // self-signed, lax
+	lax := rep.Results[n+slices.Index(scenarios.ClientIDs(), harness.LaxID)] // self-signed, lax
 	if lax.Scenario != "self-signed" || lax.Outcome != harness.Connected || lax.Expected.Outcome != harness.Connected {
 		t.Errorf("self-signed/lax: %+v", lax)
 	}
-	strict := rep.Results[5]
+	strict := rep.Results[n+slices.Index(scenarios.ClientIDs(), harness.StrictID)]
 	if strict.Outcome != harness.CertUntrusted || strict.Reason != "x509.UnknownAuthorityError" || strict.Expected.Reason != strict.Reason ||
 		!strings.Contains(strict.Error, "unknown authority") || len(strict.Evidence) == 0 {
 		t.Errorf("self-signed/strict: %+v", strict)
 	}
-	if rep.Summary != (jsonSummary{Scenarios: 2, Results: 4, Mismatched: 0, Skipped: 2}) {
+	if rep.Summary != (jsonSummary{Scenarios: 2, Results: 2 * (n - browsers), Mismatched: 0, Skipped: 2 * browsers}) {
 		t.Errorf("summary %+v", rep.Summary)
 	}
 }
@@ -139,7 +146,7 @@ func TestRunMismatchExitsOne(t *testing.T) {
 	if code != exitMismatch {
 		t.Errorf("exit %d, want %d", code, exitMismatch)
 	}
-	if r := rep.Results[1]; r.Client != harness.LaxID || r.Matched || r.Outcome != harness.Connected || r.Expected.Outcome != harness.CertUntrusted {
+	if r := rep.Results[slices.Index(scenarios.ClientIDs(), harness.LaxID)]; r.Client != harness.LaxID || r.Matched || r.Outcome != harness.Connected || r.Expected.Outcome != harness.CertUntrusted {
 		t.Errorf("lax result: %+v", r)
 	}
 	if rep.Summary.Mismatched != 1 {
@@ -167,7 +174,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"--scenario", "nginx-*"}, `scenario "nginx-*" runs only with a container backend: add --backend container`},
 		{[]string{"--scenario", ""}, `--scenario: "" names nothing`},
 		{[]string{"--scenario", " , "}, `--scenario: " , " names nothing`},
-		{[]string{"--clients", "chrome,nope"}, `--clients: unknown client "nope" (known: chrome, lax, strict)`},
+		{[]string{"--clients", "chrome,nope"}, `--clients: unknown client "nope" (known: ` + strings.Join(scenarios.ClientIDs(), ", ") + `)`},
 		{[]string{"--clients", ","}, `--clients: "," names nothing`},
 		{[]string{"--html", ""}, "--html: needs a file name"},
 		{[]string{"--html", "/no/such/dir/report.html"}, "--html: /no/such/dir/report.html: directory /no/such/dir does not exist"},
@@ -241,7 +248,7 @@ func TestRunWithBrowser(t *testing.T) {
 	if v := rep.Clients[0].Version; rep.Clients[0].ID != harness.ChromeID || !strings.Contains(v, "Chrom") {
 		t.Errorf("chrome's version %q", v)
 	}
-	if len(rep.Results) != 3*len(scenarios.Table) {
+	if len(rep.Results) != len(scenarios.Clients)*len(scenarios.Table) {
 		t.Errorf("%d results", len(rep.Results))
 	}
 	for _, r := range rep.Results {
@@ -267,7 +274,7 @@ func TestMarkdown(t *testing.T) {
 	if code := runMain(t.Context(), []string{"--no-browser", "--quiet", "--markdown", "--scenario", "self-signed"}, &out, &errb); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"| scenario | chrome | lax | strict | as expected |", "| [`self-signed`](#self-signed) | skipped | connected | cert-untrusted `x509.UnknownAuthorityError` |", "## self-signed", "**Fix.**", "`chrome` = Chrome (headless Chromium)"} {
+	for _, want := range []string{"| scenario | chrome | firefox | lax | strict | as expected |", "| [`self-signed`](#self-signed) | skipped | skipped | connected | cert-untrusted `x509.UnknownAuthorityError` |", "## self-signed", "**Fix.**", "`chrome` = Chrome (headless Chromium)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out.String())
 		}
