@@ -118,3 +118,24 @@ func TestReportsShowEveryClient(t *testing.T) {
 		}
 	}
 }
+
+// Every outcome class has a short word for the wide matrix, of at most 10
+// letters, and no two share one.
+func TestShortOutcomes(t *testing.T) {
+	seen := map[string]harness.Outcome{}
+	if len(outcomeOrder) != len(shortOutcome) {
+		t.Errorf("%d outcomes in the legend's order, %d short words", len(outcomeOrder), len(shortOutcome))
+	}
+	for _, o := range outcomeOrder {
+		w, ok := shortOutcome[o]
+		switch {
+		case !ok:
+			t.Errorf("%s has no short word", o)
+		case len(w) > 10:
+			t.Errorf("%s: %q is longer than 10", o, w)
+		case seen[w] != "":
+			t.Errorf("%s and %s are both %q", o, seen[w], w)
+		}
+		seen[w] = o
+	}
+}

@@ -307,6 +307,22 @@ func checkWritable(path string) error {
 // matrixWidth is what the matrix and the lines under its rows keep within.
 const matrixWidth = 120
 
+// shortOutcome are the outcome classes in at most 10 letters, for a matrix
+// with many columns; outcomeOrder is the legend's order.
+var (
+	shortOutcome = map[harness.Outcome]string{
+		harness.Connected: "connected", harness.CertUntrusted: "untrusted", harness.CertNameMismatch: "bad-name",
+		harness.CertDateInvalid: "bad-date", harness.CertInvalid: "bad-cert", harness.TLSFailed: "tls-failed",
+		harness.HandshakeRejected: "rejected", harness.HandshakeInvalid: "bad-101", harness.Blocked: "blocked",
+		harness.Unreachable: "no-connect", harness.NoEcho: "no-echo", harness.Failed: "failed",
+	}
+	outcomeOrder = []harness.Outcome{
+		harness.Connected, harness.CertUntrusted, harness.CertNameMismatch, harness.CertDateInvalid, harness.CertInvalid,
+		harness.TLSFailed, harness.HandshakeRejected, harness.HandshakeInvalid, harness.Blocked, harness.Unreachable,
+		harness.NoEcho, harness.Failed,
+	}
+)
+
 // writeMatrix prints one row per scenario (each client's outcome, whether it
 // was as expected), with the reasons, the lesson and the fix under it, then
 // a summary. Columns are the report's clients, by id.
@@ -328,10 +344,44 @@ func writeMatrix(w io.Writer, rep *report) {
 		rows = append(rows, append(row, expectedCell(s)))
 	}
 	widths := make([]int, len(rows[0]))
-	for _, row := range rows {
-		for i, c := range row {
-			widths[i] = max(widths[i], len(c))
+	measure := func() int {
+		clear(widths)
+		for _, row := range rows {
+			for i, c := range row {
+				widths[i] = max(widths[i], len(c))
+			}
 		}
+		total := 0
+		for _, n := range widths {
+			total += n + 2
+		}
+		return total - 2
+	}
+	// Too wide for the terminal (many columns): outcomes in short words
+	// (a legend says which), "as expected" as one word with its clients on
+	// the line under the row.
+	var notes []string
+	compact := measure() > matrixWidth
+	if compact {
+		notes = make([]string, len(rows))
+		for _, row := range rows[1:] {
+			for i := 1; i < len(row)-1; i++ {
+				mark, out := "", row[i]
+				if strings.HasPrefix(out, "!") {
+					mark, out = "!", out[1:]
+				}
+				if short, ok := shortOutcome[harness.Outcome(out)]; ok {
+					row[i] = mark + short
+				}
+			}
+		}
+		for i, row := range rows[1:] {
+			last := len(row) - 1
+			if word, rest, ok := strings.Cut(row[last], " ("); ok {
+				row[last], notes[i+1] = word, strings.TrimSuffix(rest, ")")
+			}
+		}
+		measure()
 	}
 	line := func(row []string) {
 		var b strings.Builder
@@ -349,10 +399,22 @@ func writeMatrix(w io.Writer, rep *report) {
 		legend = append(legend, fmt.Sprintf("%s = %s [%s]", c.ID, c.Name, c.Class))
 	}
 	wrap(w, "", "Columns: "+strings.Join(legend, "; ")+".")
+	if compact {
+		var words []string
+		for _, o := range outcomeOrder {
+			if shortOutcome[o] != string(o) {
+				words = append(words, shortOutcome[o]+" = "+string(o))
+			}
+		}
+		wrap(w, "", "Outcomes, shortened to fit: "+strings.Join(words, ", ")+"; ! = not as expected.")
+	}
 	fmt.Fprintln(w)
 	line(rows[0])
 	for i, s := range rep.Scenarios {
 		line(rows[i+1])
+		if compact && notes[i+1] != "" {
+			wrap(w, "    ", "as expected: "+rows[i+1][len(rows[i+1])-1]+" ("+notes[i+1]+")")
+		}
 		var reasons []string
 		for _, r := range s.Results {
 			if r.Ran() && r.Reason != "" {

@@ -367,14 +367,14 @@ func (s *serving) guide() string {
 func (s *serving) printGuide(w io.Writer) {
 	fmt.Fprintf(w, "wsslab serve: %d scenario servers on 127.0.0.1; index page %s\n\n", len(s.Instances), s.IndexURL)
 	browsers := browserClients()
-	header := []string{"PORT", "SCENARIO", "URL"}
+	header := []string{"SCENARIO", "URL"}
 	for _, c := range browsers {
 		header = append(header, strings.ToUpper(c.ID)+" DOES")
 	}
 	rows := [][]string{header}
 	srows := s.rows()
 	for _, r := range srows {
-		row := []string{strconv.Itoa(r.Port), r.Scenario.ID, r.URL}
+		row := []string{r.Scenario.ID, r.URL} // the URL has the port
 		for _, e := range r.Expect {
 			row = append(row, string(e.Outcome))
 		}
