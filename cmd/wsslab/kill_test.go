@@ -65,7 +65,15 @@ func TestKilledCommandsLeaveNothing(t *testing.T) {
 			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 			started := func() bool {
 				if tc.browser {
-					return len(harness.ProcessesUsing(tmp)) > 1 // more than the tail
+					// A browser recorded in a temp dir of the run's (its
+					// process group, for the sweep): it runs. (Not
+					// ProcessesUsing: the command itself names TMPDIR.)
+					for _, pat := range []string{"wsslab-*/.wsslab-procs", "wsslab-*/*/.wsslab-procs"} {
+						if m, _ := filepath.Glob(filepath.Join(tmp, pat)); len(m) > 0 {
+							return true
+						}
+					}
+					return false
 				}
 				m, _ := filepath.Glob(filepath.Join(tmp, "wsslab-serve-*", "root.pem"))
 				return len(m) > 0
