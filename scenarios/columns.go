@@ -21,6 +21,10 @@ type Column struct {
 	// id, where it behaves unlike its class.
 	ClientID string
 	Except   map[string]Expect
+	// Lessons by scenario id: what this client's behavior teaches where it
+	// surprises (why it differs, with the library's rule), appended to the
+	// row's Lesson.
+	Lessons map[string]string
 }
 
 // addColumn merges c into Table and ContainerTable.
@@ -66,5 +70,9 @@ func addColumn(c Column) {
 		}
 		cp[c.ClientID] = e
 		sc.Want.Except = cp
+	}
+	for id, l := range c.Lessons {
+		sc := at(id)
+		sc.Lesson += " " + l
 	}
 }

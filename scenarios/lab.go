@@ -38,6 +38,7 @@ type Lab struct {
 	mu         sync.Mutex
 	browser    *harness.Browser
 	browserErr error
+	owned      ownedClients // clients in other runtimes (scriptclients.go)
 }
 
 // NewLab mints this run's PKI.
@@ -71,13 +72,14 @@ func (l *Lab) Browser(ctx context.Context) (*harness.Browser, error) {
 	return l.browser, l.browserErr
 }
 
-// Close stops the browser, if it started.
+// Close stops the browser, if it started, and the lab's other clients.
 func (l *Lab) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.browser != nil {
 		l.browser.Close()
 	}
+	l.owned.closeAll()
 }
 
 // Instance is a running scenario server.
