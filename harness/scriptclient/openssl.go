@@ -281,9 +281,12 @@ func (s SClient) Summary() string {
 	if s.Verify {
 		parts = append(parts, fmt.Sprintf("Verify return code: %d (%s)", s.VerifyCode, s.VerifyText))
 	}
-	if s.Protocol != "" {
+	switch {
+	case s.Protocol != "":
 		parts = append(parts, "handshake done: "+s.Protocol+", "+s.Cipher)
-	} else if len(s.Errors) > 0 {
+	case s.ConnectFailed || !s.Connected:
+		parts = append(parts, "connect failed: "+strings.Join(s.Errors, "; "))
+	case len(s.Errors) > 0:
 		parts = append(parts, "handshake failed: "+strings.Join(s.Errors, "; "))
 	}
 	return strings.Join(parts, "; ")

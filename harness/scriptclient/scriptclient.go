@@ -135,6 +135,8 @@ type runtime struct {
 	// script and its file name in the client's dir.
 	script     []byte
 	scriptName string
+	// args go before the script's path and the root's on the command line.
+	args []string
 	// find returns the interpreter and the extra environment, or an error
 	// wrapping harness.ErrNotInstalled that names the install command.
 	find func() (bin string, env []string, err error)
@@ -190,7 +192,7 @@ func start(ctx context.Context, rt runtime, cfg Config) (_ *Process, err error) 
 	}
 	// The command line names dir: that is how KillTracked and SweepStale
 	// recognize the group's processes as this client's.
-	p.cmd = exec.Command(bin, script, root)
+	p.cmd = exec.Command(bin, append(append([]string(nil), rt.args...), script, root)...)
 	p.cmd.Dir = dir
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = p.stderr
