@@ -21,9 +21,8 @@ type Column struct {
 	// id, where it behaves unlike its class.
 	ClientID string
 	Except   map[string]Expect
-	// Lessons by scenario id: what this client's behavior teaches where it
-	// surprises (why it differs, with the library's rule), appended to the
-	// row's Lesson.
+	// Lessons by scenario id: where this client behaves unlike the row's
+	// other clients, what it does and why; appended to the row's Lesson.
 	Lessons map[string]string
 }
 
@@ -59,6 +58,10 @@ func addColumn(c Column) {
 		}
 		sc.Want.Reasons[c.Vocabulary] = r
 	}
+	for id, l := range c.Lessons {
+		sc := at(id)
+		sc.Lesson += " " + l
+	}
 	for id, e := range c.Except {
 		sc := at(id)
 		if _, dup := sc.Want.Except[c.ClientID]; dup {
@@ -70,9 +73,5 @@ func addColumn(c Column) {
 		}
 		cp[c.ClientID] = e
 		sc.Want.Except = cp
-	}
-	for id, l := range c.Lessons {
-		sc := at(id)
-		sc.Lesson += " " + l
 	}
 }

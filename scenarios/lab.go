@@ -34,11 +34,12 @@ type Lab struct {
 	Screenshots bool
 	Lax         *harness.GoClient
 	Strict      *harness.GoClient
+	// owned are the clients in other runtimes (scriptclients.go).
+	owned ownedClients
 
 	mu         sync.Mutex
 	browser    *harness.Browser
 	browserErr error
-	owned      ownedClients // clients in other runtimes (scriptclients.go)
 }
 
 // NewLab mints this run's PKI.
@@ -74,12 +75,12 @@ func (l *Lab) Browser(ctx context.Context) (*harness.Browser, error) {
 
 // Close stops the browser, if it started, and the lab's other clients.
 func (l *Lab) Close() {
+	l.owned.closeAll()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.browser != nil {
 		l.browser.Close()
 	}
-	l.owned.closeAll()
 }
 
 // Instance is a running scenario server.

@@ -36,8 +36,8 @@ func fakeScript(mode string) {
 		os.Exit(3)
 	case "hang":
 		// A child in the same process group, naming the client's dir (the
-		// script's path, os.Args[1]) as every child of a real script would.
-		child := exec.Command("sleep", "300", os.Args[1])
+		// script's path, os.Args[1], as its $0) on its command line.
+		child := exec.Command("sh", "-c", "sleep 300; exit 0", os.Args[1])
 		if child.Start() != nil {
 			os.Exit(1)
 		}
