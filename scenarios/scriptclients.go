@@ -24,9 +24,9 @@ type ownedClient struct {
 	err error // kept only when the runtime is missing
 }
 
-// get returns the lab's client id, starting it with start on first use. A
-// missing runtime is kept (missing for one run, missing for all); another
-// start error is retried by the next run.
+// get returns the lab's client id, starting it with start on first use,
+// and again if its process has died. A missing runtime is kept (missing for
+// one run, missing for all); another start error is retried by the next run.
 func (o *ownedClients) get(id string, start func() (harness.Client, error)) (harness.Client, error) {
 	o.mu.Lock()
 	if o.by == nil {
@@ -40,6 +40,13 @@ func (o *ownedClients) get(id string, start func() (harness.Client, error)) (har
 	o.mu.Unlock()
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
+	if e, ok := oc.c.(interface{ Exited() bool }); ok && e.Exited() {
+		// Its process died (crashed, killed): this run gets a new one.
+		if cl, ok := oc.c.(io.Closer); ok {
+			cl.Close()
+		}
+		oc.c = nil
+	}
 	if oc.c != nil || oc.err != nil {
 		return oc.c, oc.err
 	}

@@ -379,6 +379,17 @@ func (p *Process) Close() error {
 	return os.RemoveAll(p.dir)
 }
 
+// Exited reports whether the script has ended (crashed, or killed by
+// someone): its owner starts a new one.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
 // Dir is the client's temp dir (for tests: it is gone after Close).
 func (p *Process) Dir() string { return p.dir }
 
