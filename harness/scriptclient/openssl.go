@@ -58,7 +58,10 @@ func StartOpenSSL(ctx context.Context, cfg Config) (_ *OpenSSL, err error) {
 	}
 	c := &OpenSSL{info: OpenSSLInfo, bin: bin, dir: dir, root: filepath.Join(dir, "root.pem"),
 		timeout: cfg.timeout(), parallel: 3, procs: map[int]bool{}}
-	c.info.Version, _, _ = strings.Cut(strings.TrimSpace(string(v)), " (")
+	// "OpenSSL 3.0.19 27 Jan 2026 (Library: …)": name and number.
+	if f := strings.Fields(string(v)); len(f) >= 2 {
+		c.info.Version = f[0] + " " + f[1]
+	}
 	if err := os.WriteFile(c.root, cfg.Root, 0o600); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("openssl: %w", err)
