@@ -68,6 +68,10 @@ func (c Config) timeout() time.Duration {
 	return 10 * time.Second
 }
 
+// startTimeout bounds how long a script may take to say it is ready (a
+// runtime's start is 50–150 ms on a quiet machine).
+const startTimeout = 30 * time.Second
+
 // request is one target as a script reads it (one JSON line).
 type request struct {
 	ID           int                 `json:"id"`
@@ -215,7 +219,13 @@ func start(ctx context.Context, rt runtime, cfg Config) (_ *Process, err error) 
 	lines.Buffer(make([]byte, 64<<10), 4<<20)
 	first := make(chan reply, 1)
 	go p.read(lines, first)
+	// A script that neither starts nor fails (a runtime waiting on
+	// something) is a start error, not a hang.
+	ready := time.NewTimer(startTimeout)
+	defer ready.Stop()
 	select {
+	case <-ready.C:
+		return nil, fmt.Errorf("%s: %s was not ready after %v; stderr: %s", rt.info.ID, bin, startTimeout, oneLine(p.stderr.String()))
 	case r, ok := <-first:
 		switch {
 		case !ok:
@@ -235,13 +245,15 @@ func start(ctx context.Context, rt runtime, cfg Config) (_ *Process, err error) 
 // read dispatches the script's lines to the dials waiting for them; the
 // first line goes to first.
 func (p *Process) read(lines *bufio.Scanner, first chan<- reply) {
-	for n := 0; lines.Scan(); n++ {
+	for lines.Scan() {
 		var r reply
 		if err := json.Unmarshal(lines.Bytes(), &r); err != nil {
 			continue // not a reply (a runtime's warning on stdout): ignored
 		}
-		if n == 0 {
+		if first != nil {
 			first <- r
+			close(first)
+			first = nil
 			continue
 		}
 		p.mu.Lock()

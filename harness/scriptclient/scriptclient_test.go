@@ -19,7 +19,8 @@ import (
 // WSSLAB_FAKE_SCRIPT set to how it behaves. It speaks the protocol the real
 // scripts speak (fixtures/clients), so the Go side is tested without a
 // runtime: "echo" answers every target (the first after the second); "missing" cannot load its library; "crash" exits on its
-// first target; "hang" answers nothing, with a child in its process group.
+// first target; "hang" answers nothing, with a child in its process group;
+// "noise" prints a line that is not JSON first.
 func TestMain(m *testing.M) {
 	if mode := os.Getenv("WSSLAB_FAKE_SCRIPT"); mode != "" {
 		fakeScript(mode)
@@ -42,6 +43,10 @@ func fakeScript(mode string) {
 			os.Exit(1)
 		}
 		out.Encode(reply{Ready: true, Version: fmt.Sprintf("fake child %d", child.Process.Pid)})
+	case "noise":
+		// A runtime's warning on stdout before the ready line.
+		fmt.Println("(node:1) ExperimentalWarning: something")
+		out.Encode(reply{Ready: true, Version: "fake 1.0"})
 	default:
 		out.Encode(reply{Ready: true, Version: "fake 1.0"})
 	}
@@ -60,7 +65,7 @@ func fakeScript(mode string) {
 		}
 		// The first reply comes after the second: the client matches
 		// replies by id, not by order.
-		if r.ID == 1 {
+		if r.ID == 1 && mode == "echo" {
 			held = append(held, r)
 			continue
 		}
@@ -147,6 +152,17 @@ func TestProtocol(t *testing.T) {
 		if o := <-done; o[0].Outcome != harness.Connected {
 			t.Errorf("concurrent batch: %+v", o[0])
 		}
+	}
+}
+
+// A line that is not JSON (a runtime's warning) is not the ready line.
+func TestNoiseBeforeReady(t *testing.T) {
+	p, err := startFake(t, "noise")
+	if err != nil || p.Info().Version != "fake 1.0" {
+		t.Fatalf("start: %v", err)
+	}
+	if o := p.DialAll(t.Context(), []harness.Target{{URL: "wss://a.test/", Message: "x"}})[0]; o.Outcome != harness.Connected {
+		t.Errorf("%+v", o)
 	}
 }
 
