@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/harness/scriptclient"
 )
 
 // ClientSpec is a client a run can have as a column: what it is, and how a
@@ -25,6 +26,10 @@ var Clients = []ClientSpec{
 	{ClientInfo: harness.FirefoxInfo, Start: func(ctx context.Context, l *Lab) (harness.Client, error) { return l.Firefox(ctx) }},
 	{ClientInfo: harness.Lax().Info(), Start: func(_ context.Context, l *Lab) (harness.Client, error) { return l.Lax, nil }},
 	{ClientInfo: harness.Strict(nil).Info(), Start: func(_ context.Context, l *Lab) (harness.Client, error) { return l.Strict, nil }},
+	// Clients in other runtimes (harness/scriptclient; scriptclients.go).
+	{ClientInfo: scriptclient.NodeInfo, Start: startScript(scriptclient.NodeID, scriptclient.StartNode)},
+	{ClientInfo: scriptclient.PythonInfo, Start: startScript(scriptclient.PythonID, scriptclient.StartPython)},
+	{ClientInfo: scriptclient.OpenSSLInfo, Start: startScript(scriptclient.OpenSSLID, scriptclient.StartOpenSSL)},
 }
 
 // Use is a column for a client that is already running (a test's own).

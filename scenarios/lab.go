@@ -34,6 +34,8 @@ type Lab struct {
 	Screenshots bool
 	Lax         *harness.GoClient
 	Strict      *harness.GoClient
+	// owned are the clients in other runtimes (scriptclients.go).
+	owned ownedClients
 
 	mu         sync.Mutex
 	browser    *harness.Browser
@@ -75,8 +77,9 @@ func (l *Lab) Browser(ctx context.Context) (*harness.Browser, error) {
 	return l.browser, l.browserErr
 }
 
-// Close stops the browser, if it started.
+// Close stops the browser, if it started, and the lab's other clients.
 func (l *Lab) Close() {
+	l.owned.closeAll()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.browser != nil {
