@@ -182,7 +182,7 @@ func TestNetworkChangeKilledLeavesNoInterface(t *testing.T) {
 	if os.Geteuid() != 0 {
 		testenv.Missing(t, "root", errors.New("adding a network interface in a namespace of its own needs root"))
 	}
-	before := hostLinks(t)
+	before := hostLinks(t) // network-change test interfaces already there
 	inOwnNetns(t, "hold")
 	// Its temp dirs are the sweep's, as after any killed run.
 	if _, err := SweepStale(""); err != nil {
@@ -201,7 +201,9 @@ func hostLinks(t *testing.T) string {
 	}
 	var names []string
 	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(l); len(f) > 1 {
+		// Only this test's kind of interface: Docker adds and removes its
+		// own veths meanwhile (the container tests run in parallel).
+		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], "wsnc") {
 			names = append(names, f[1])
 		}
 	}

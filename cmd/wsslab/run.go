@@ -381,6 +381,7 @@ func writeMatrix(w io.Writer, rep *report) {
 				row[last], notes[i+1] = word, strings.TrimSuffix(rest, ")")
 			}
 		}
+		rows[0][len(rows[0])-1] = "OK?"
 		measure()
 	}
 	line := func(row []string) {
@@ -406,7 +407,7 @@ func writeMatrix(w io.Writer, rep *report) {
 				words = append(words, shortOutcome[o]+" = "+string(o))
 			}
 		}
-		wrap(w, "", "Outcomes, shortened to fit: "+strings.Join(words, ", ")+"; ! = not as expected.")
+		wrap(w, "", "Outcomes, shortened to fit: "+strings.Join(words, ", ")+"; ! = not as expected; OK? = as expected.")
 	}
 	fmt.Fprintln(w)
 	line(rows[0])
