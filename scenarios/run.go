@@ -9,6 +9,7 @@ import (
 
 	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/internal/require"
 )
 
 // RunConfig says what Lab.Run runs.
@@ -21,7 +22,8 @@ type RunConfig struct {
 	Skip map[string]string
 	// SkipMissing reports a client whose runtime is missing here as skipped
 	// (the reason names the install command) instead of failing the run:
-	// for a laptop, never for CI.
+	// for a laptop, never for CI (CI=true, or WSSLAB_REQUIRE naming the
+	// client's id, "browser" for a browser, or "all", makes it an error).
 	SkipMissing bool
 	// Backend runs the servers (nil: the lab's).
 	Backend harness.Backend
@@ -100,7 +102,7 @@ func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
 	for j, err := range startErr {
 		switch {
 		case err == nil:
-		case cfg.SkipMissing && harness.IsNotInstalled(err):
+		case cfg.SkipMissing && harness.IsNotInstalled(err) && !mustHave(cfg.Clients[j]):
 			skip[j] = err.Error()
 		default:
 			return nil, fmt.Errorf("scenarios: start %s: %w", cfg.Clients[j].ID, err)
@@ -305,4 +307,10 @@ func repeat[T any](v T, n int) []T {
 		out[i] = v
 	}
 	return out
+}
+
+// mustHave reports whether a missing c fails the run even with SkipMissing:
+// under CI, or when WSSLAB_REQUIRE names it (internal/require).
+func mustHave(c ClientSpec) bool {
+	return require.Required(c.ID) || c.Class == harness.BrowserClass && require.Required("browser")
 }

@@ -375,3 +375,32 @@ func TestRunClients(t *testing.T) {
 // browsers is how many registered clients are browsers (--no-browser skips
 // them).
 func browsers() int { return len(browserClients()) }
+
+// A column whose runtime is missing is skipped on a laptop, naming the
+// install command, and fails the run (one ERROR line, exit 2) under CI=true
+// or when WSSLAB_REQUIRE names it.
+func TestRunMissingRuntime(t *testing.T) {
+	t.Setenv("WSSLAB_NODE", "/nonexistent/node")
+	for _, env := range []struct{ ci, require string }{{"", ""}, {"true", ""}, {"", "node"}} {
+		t.Setenv("CI", env.ci)
+		t.Setenv("WSSLAB_REQUIRE", env.require)
+		var out, errb bytes.Buffer
+		code := runMain(t.Context(), []string{"--no-browser", "--quiet", "--json", "--scenario", "self-signed"}, &out, &errb)
+		if env.ci == "" && env.require == "" {
+			var rep jsonReport
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil || code != exitOK {
+				t.Fatalf("laptop: exit %d, %v: %s", code, err, errb.String())
+			}
+			for _, r := range rep.Results {
+				if r.Client == "node" && (r.Matched || !strings.Contains(r.Skipped, "apt-get install -y nodejs")) {
+					t.Errorf("laptop: node %+v, want skipped naming the install command", r)
+				}
+			}
+			continue
+		}
+		if code != exitUsage {
+			t.Errorf("CI=%q WSSLAB_REQUIRE=%q: exit %d, want 2", env.ci, env.require, code)
+		}
+		oneErrorLine(t, errb.String(), "apt-get install -y nodejs")
+	}
+}
