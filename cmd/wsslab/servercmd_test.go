@@ -268,3 +268,32 @@ func serverProcesses(tmp string) []int {
 	}
 	return out
 }
+
+// TestServerCmdMatrix: the matrix says which rows are not graded and which
+// are skipped and why, and the progress starts with the rule.
+func TestServerCmdMatrix(t *testing.T) {
+	needPython(t)
+	tmp := harness.MkdirTempFor(t, "test")
+	stdout, stderr, code := runIn(t, tmp, "run", "--no-browser", "--clients", "lax,strict", "--no-echo",
+		"--scenario", "valid-fullchain,origin-check,mixed-content,weak-rsa-1024", "--server-cmd", pythonCmd)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, w := range []string{
+		"origin-check     connected  connected  not graded",
+		"    not graded: expected values are wsslab's echo server with an Origin check; this is what your server did",
+		"mixed-content    skipped    skipped    yes (lax, strict skipped)",
+		"    skipped: the row needs a plain ws:// server; your server is given TLS files and dialed over wss://",
+		"    skipped: your server did not start: ssl.SSLError: [SSL: EE_KEY_TOO_SMALL] ee key too small",
+		" 2 not graded (your server, not wsslab's echo server).",
+		"process backend.",
+	} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("matrix lacks %q:\n%s", w, stdout)
+		}
+	}
+	if !strings.HasPrefix(stderr, "Note: --server-cmd: rows that differ only in their certificate are graded") {
+		t.Errorf("progress does not start with the rule: %q", stderr)
+	}
+	nothingLeft(t, tmp)
+}
