@@ -117,6 +117,7 @@ func (p Process) Start(ctx context.Context, spec ServerSpec) (*Endpoint, error) 
 	if spec.Leaf == nil {
 		return nil, fmt.Errorf("harness: %s: no certificate", spec.ID)
 	}
+	sweepOnce(p.TempDir)
 	dir, err := MkdirTemp(p.TempDir, "process")
 	if err != nil {
 		return nil, fmt.Errorf("harness: %s: %w", spec.ID, err)
@@ -620,4 +621,13 @@ func looksHTTP(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// swept holds the temp parents this process has swept (SweepStale) once:
+// a killed run's servers and cert dirs go before new ones start.
+var swept sync.Map
+
+func sweepOnce(parent string) {
+	once, _ := swept.LoadOrStore(parent, new(sync.Once))
+	once.(*sync.Once).Do(func() { SweepStale(parent) })
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
@@ -36,6 +37,7 @@ func addBackendFlags(fs *flag.FlagSet) *backendFlags {
 	fs.Var(&f.env, "image-env", "KEY=VALUE for the image's environment (repeatable; ${CERT_DIR} and ${HOST} are expanded)")
 	fs.StringVar(&f.server.Cmd, "server-cmd", "", "run every scenario against YOUR server process: a shell command with {port} {cert} {chain} {fullchain} {key} {dir} {host} (also $WSSLAB_PORT, $WSSLAB_CERT_DIR, ...), e.g. 'python3 app.py --port {port} --cert {fullchain} --key {key}'")
 	fs.StringVar(&f.server.Ready, "server-ready", "", "with --server-cmd: `TEXT` your server prints once it listens (default: wait until the port answers TLS)")
+	fs.DurationVar(&f.server.StartTimeout, "server-timeout", 20*time.Second, "with --server-cmd: how long your server may take to answer TLS (or print --server-ready) for each scenario")
 	fs.BoolVar(&f.server.NoEcho, "no-echo", false, "with --server-cmd: your server does not echo; clients only connect (a socket that opens counts as connected)")
 	return f
 }
@@ -44,7 +46,7 @@ func addBackendFlags(fs *flag.FlagSet) *backendFlags {
 // the flags given.
 func (f *backendFlags) check(set map[string]bool) error {
 	if !set["server-cmd"] {
-		for _, n := range []string{"server-ready", "no-echo"} {
+		for _, n := range []string{"server-ready", "no-echo", "server-timeout"} {
 			if set[n] {
 				return fmt.Errorf("--%s needs --server-cmd", n)
 			}
@@ -53,6 +55,9 @@ func (f *backendFlags) check(set map[string]bool) error {
 	}
 	if strings.TrimSpace(f.server.Cmd) == "" {
 		return errors.New("--server-cmd is empty")
+	}
+	if f.server.StartTimeout <= 0 {
+		return fmt.Errorf("--server-timeout %s: want a positive duration", f.server.StartTimeout)
 	}
 	if set["server-ready"] && f.server.Ready == "" {
 		return errors.New("--server-ready is empty (leave it out to wait for TLS on the port)")
