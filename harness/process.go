@@ -388,6 +388,9 @@ func (p Process) waitReady(ctx context.Context, sp *spawned, spec ServerSpec, ad
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	fail := func(problem string) error {
+		// Stop it first: its last words (a log line about the request
+		// that failed) are written by then, and cmd.Wait has copied them.
+		sp.stop(p.grace())
 		return &ProcessError{ID: spec.ID, Addr: addr, Problem: problem, Stderr: sp.tail()}
 	}
 	var last error

@@ -107,7 +107,15 @@ func SweepStale(parent string) ([]string, error) {
 		for _, p := range append(profiles, filepath.Join(dir, "profile")) {
 			RemoveSingletonDir(p)
 		}
-		if err := os.RemoveAll(dir); err != nil {
+		// A process of the dead run may still be exiting, and writing,
+		// while the dir goes ("directory not empty"): kill and try again.
+		err = os.RemoveAll(dir)
+		for try := 0; err != nil && try < 5; try++ {
+			time.Sleep(100 * time.Millisecond)
+			KillTracked(dir)
+			err = os.RemoveAll(dir)
+		}
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
