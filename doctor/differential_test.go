@@ -57,7 +57,7 @@ type diffCase struct {
 	Names  string // "" (exact), wrong, wildcard, wildcard-deep, cn-only, ip, ip-by-name, dns-by-ip, upper
 	Order  string // "", missing, root, out-of-order, extra, duplicate
 	TLS    string // "", max12, tls10, rsa-kx
-	Server string // "" (the WSS echo server), plain-ws, plain-http, closes, alert-name
+	Server string // "" (the WSS echo server), plain-ws, plain-http, closes, alert-name, sslv3, tls-junk
 }
 
 func pick(r *rand.Rand, common string, p float64, rare ...string) string {
@@ -92,7 +92,7 @@ func genCase(seed uint64, i int) diffCase {
 		Names:  pick(r, "", 0.4, "wrong", "wildcard", "wildcard-deep", "cn-only", "ip", "ip-by-name", "dns-by-ip", "upper"),
 		Order:  pick(r, "", 0.35, "missing", "root", "out-of-order", "extra", "duplicate"),
 		TLS:    pick(r, "", 0.15, "max12", "tls10", "rsa-kx"),
-		Server: pick(r, "", 0.06, "plain-ws", "plain-http", "closes", "alert-name"),
+		Server: pick(r, "", 0.08, "plain-ws", "plain-http", "closes", "alert-name", "sslv3", "tls-junk"),
 	}
 	return c.normal()
 }
@@ -208,6 +208,10 @@ func (c diffCase) defects() []string {
 		return []string{"tls-closed"}
 	case "alert-name":
 		return []string{"tls-alert"}
+	case "sslv3":
+		return []string{"tls-versions"}
+	case "tls-junk":
+		return []string{"tls-broken"}
 	}
 	rootTrusted := c.Root != "untrusted"
 	rootServed := c.Order == "root" || c.Order == "out-of-order"
@@ -433,6 +437,13 @@ func (e *diffEnv) build(t testing.TB, c diffCase, id string) diffRun {
 			handle = answer("")
 		case "alert-name":
 			handle = answer("\x15\x03\x03\x00\x02\x02\x70")
+		case "sslv3":
+			// An SSL 3.0 ServerHello: version 3.0, a random, no session,
+			// TLS_RSA_WITH_AES_128_CBC_SHA, no compression.
+			handle = answer("\x16\x03\x00\x00\x2a\x02\x00\x00\x26\x03\x00" + strings.Repeat("\x42", 32) + "\x00\x00\x2f\x00")
+		case "tls-junk":
+			// A handshake record whose ServerHello is one byte long.
+			handle = answer("\x16\x03\x03\x00\x05\x02\x00\x00\x01\xff")
 		}
 		addr := startRawServer(t, handle)
 		return diffRun{c, e.runFor(addr, host, host)}

@@ -348,7 +348,10 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 			netErr = alertNetError(chrome.alert)
 		}
 		if wide.raw == nil && chrome.alert < 0 {
-			return nil, examineErr("TLS handshake with %s failed for every TLS version: %s", r.Address, clip(chrome.err.Error()))
+			// The server answers in TLS records but no handshake works:
+			// Chrome still names what it got.
+			set(certFails(brokenTLS(chrome, &f)))
+			return finish()
 		}
 		set(certFails(netErr))
 		switch {
@@ -518,6 +521,21 @@ func notTLS(ctx context.Context, t Target, p prober, h handshake, f *findings) (
 	f.add(Error, "not-tls", "the port does not speak TLS: it is "+what+"; a wss:// URL makes Chrome start a TLS handshake there, which fails",
 		"Serve TLS on this port, or dial ws:// (only from http:// pages or to localhost). Python websockets: ssl_context.load_cert_chain() returns None, so websockets.serve(..., ssl=ctx.load_cert_chain(...)) passes ssl=None and serves plain ws://: build the context first (ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain('fullchain.pem', 'privkey.pem')), then pass ssl=ctx. Behind a proxy: terminate TLS there (nginx listen 443 ssl).")
 	return certFails("net::ERR_SSL_PROTOCOL_ERROR"), true
+}
+
+// brokenTLS explains a server that answers in TLS records with no
+// handshake any client completes, and returns Chrome's error: a ServerHello
+// for a version below TLS 1.0 (SSL 3.0) is a version mismatch, anything
+// else a protocol error.
+func brokenTLS(h handshake, f *findings) string {
+	b := h.first
+	if len(b) >= 11 && b[0] == 22 && b[5] == 2 && b[9] == 3 && b[10] == 0 {
+		f.add(Error, "tls-versions", "the server answers with SSL 3.0 (ServerHello version 3.0), which no current client speaks; Chrome speaks only TLS 1.2 and 1.3", "Enable TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;); upgrade the TLS library if it cannot.")
+		return "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"
+	}
+	f.add(Error, "tls-broken", fmt.Sprintf("the server answers the TLS ClientHello with TLS records, but not with a handshake any version completes (Go: %s; it sent %q)", clip(h.err.Error()), clip(h.firstBytes)),
+		"Check the TLS library and configuration of the server (or of the proxy in front of it); test with openssl s_client -connect HOST:PORT -servername HOST.")
+	return "net::ERR_SSL_PROTOCOL_ERROR"
 }
 
 func describeNonTLS(first string) string {

@@ -50,8 +50,10 @@ type handshake struct {
 	// "closed", "reset" (before any answer), "tls" (a TLS-level refusal),
 	// "cert-parse", "bad-signature", "interrupted".
 	kind string
-	// firstBytes is what a non-TLS server answered.
+	// firstBytes is what a non-TLS server answered; first the same bytes
+	// as sent (up to 64).
 	firstBytes string
+	first      []byte
 	// alert is the TLS alert the server answered with before any
 	// handshake message (read from the wire), or -1.
 	alert int
@@ -99,6 +101,7 @@ func (p prober) try(ctx context.Context, cfg *tls.Config, keep bool) handshake {
 		h.err = err
 		h.kind = classifyTLSErr(err, rec)
 		h.firstBytes = rec.first()
+		h.first = append([]byte(nil), rec.buf...)
 		h.alert = rec.alert()
 		raw.Close()
 		return h
