@@ -56,7 +56,7 @@ type diffCase struct {
 	Int    diffCert
 	Names  string // "" (exact), wrong, wildcard, wildcard-deep, cn-only, ip, ip-by-name, dns-by-ip, upper
 	Order  string // "", missing, root, out-of-order, extra, duplicate
-	TLS    string // "", max12, tls10, rsa-kx
+	TLS    string // "", max12, tls10, rsa-kx, tls13 (1.3 only), cbc-only (TLS 1.2 ECDHE-ECDSA-AES128-SHA, which Chrome does not offer)
 	Server string // "" (the WSS echo server), plain-ws, plain-http, closes, alert-name, sslv3, tls-junk
 }
 
@@ -91,7 +91,7 @@ func genCase(seed uint64, i int) diffCase {
 		},
 		Names:  pick(r, "", 0.4, "wrong", "wildcard", "wildcard-deep", "cn-only", "ip", "ip-by-name", "dns-by-ip", "upper"),
 		Order:  pick(r, "", 0.35, "missing", "root", "out-of-order", "extra", "duplicate"),
-		TLS:    pick(r, "", 0.15, "max12", "tls10", "rsa-kx"),
+		TLS:    pick(r, "", 0.2, "max12", "tls10", "rsa-kx", "tls13", "cbc-only"),
 		Server: pick(r, "", 0.08, "plain-ws", "plain-http", "closes", "alert-name", "sslv3", "tls-junk"),
 	}
 	return c.normal()
@@ -147,6 +147,9 @@ func (c diffCase) normal() diffCase {
 		c.TLS = ""
 	}
 	if c.TLS == "tls10" && (c.Leaf.Key == "ed25519" || c.Leaf.Key == "p521") {
+		c.TLS = ""
+	}
+	if c.TLS == "cbc-only" && c.Leaf.Key != "p256" && c.Leaf.Key != "p384" {
 		c.TLS = ""
 	}
 	// A chain that ends, unsent and untrusted, above an intermediate that
@@ -281,7 +284,7 @@ func (c diffCase) defects() []string {
 	// Key usage is checked on the handshake doctor completes with Chrome's
 	// offer (not TLS 1.0): no digitalSignature, or for RSA key exchange no
 	// keyEncipherment (a CA leaf has none).
-	if c.TLS != "tls10" && (c.Leaf.KU == "no-ds" || (c.TLS == "rsa-kx" && c.Leaf.BC == "ca")) {
+	if c.TLS != "tls10" && c.TLS != "cbc-only" && (c.Leaf.KU == "no-ds" || (c.TLS == "rsa-kx" && c.Leaf.BC == "ca")) {
 		set["key-usage"] = true
 	}
 	switch c.Names {
@@ -296,8 +299,11 @@ func (c diffCase) defects() []string {
 	case "dns-by-ip":
 		set["ip-url-dns-cert"] = true
 	}
-	if c.TLS == "tls10" {
+	switch c.TLS {
+	case "tls10":
 		set["tls-versions"] = true
+	case "cbc-only":
+		set["tls-ciphers"] = true
 	}
 	var out []string
 	for k := range set {
@@ -525,6 +531,11 @@ func (e *diffEnv) build(t testing.TB, c diffCase, id string) diffRun {
 	case "rsa-kx":
 		opts.MaxTLS = tls.VersionTLS12
 		tweak = func(c *tls.Config) { c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256} }
+	case "tls13":
+		opts.MinTLS = tls.VersionTLS13
+	case "cbc-only":
+		opts.MaxTLS = tls.VersionTLS12
+		tweak = func(c *tls.Config) { c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA} }
 	}
 	addr := startProbeServer(t, "", cert, opts, tweak)
 	return diffRun{c, e.runFor(addr, urlHost, host)}
