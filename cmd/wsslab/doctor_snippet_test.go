@@ -91,7 +91,7 @@ func TestDoctorArticleSnippet(t *testing.T) {
 					Verdict  string `json:"verdict"`
 					NetError string `json:"net_error"`
 				} `json:"prediction"`
-				Observed   *struct {
+				Observed *struct {
 					NetError string `json:"net_error"`
 					Agrees   bool   `json:"agrees"`
 				} `json:"observed"`
