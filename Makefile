@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all deps build test demo vet clean bench soak race parallel-check
+.PHONY: all deps build test demo vet clean bench soak race parallel-check fuzz-chrome
 
 all: test
 
@@ -47,3 +47,14 @@ race: deps
 ## sharing the Docker engine, plus a third run meanwhile: all pass, nothing left (root)
 parallel-check: deps
 	./scripts/parallel-check.sh
+
+## fuzz-chrome: differential test of doctor against real Chrome: N generated
+## endpoints (default 1000), SEED= replays a run (default: the time); ends
+## with "differential: N cases, D disagree, seed S, T s"
+FUZZ_N ?= 1000
+SEED ?= $(shell date +%s)
+fuzz-chrome: deps
+	@out=$$(mktemp); WSSLAB_DIFF_N=$(if $(filter command line,$(origin N)),$(N),$(FUZZ_N)) WSSLAB_DIFF_SEED=$(SEED) \
+	$(GO) test -count=1 -v -timeout 60m -run '^TestDifferentialChrome$$' ./doctor >$$out 2>&1; rc=$$?; \
+	grep -v -e '^differential: ' -e '^=== RUN' -e '^--- PASS' -e '^PASS' -e '^ok ' $$out | grep -v '^\s*$$' | grep -v 'differential_test.go:[0-9]*: differential:' ; \
+	grep '^differential: ' $$out | tail -1; rm -f $$out; exit $$rc

@@ -415,7 +415,11 @@ func evaluate(p path, in ChainInput, limited bool) []pathErr {
 		if i+1 < n {
 			parent := p.certs[i+1]
 			if !acceptableSigAlg(c.SignatureAlgorithm) {
-				addc(pathErr{idx: i, check: "sha1-signature"})
+				// Its own status, not the fallback for unmapped errors:
+				// measured, SHA-1 anywhere on the path gives
+				// ERR_CERT_INVALID even beside a date or authority error
+				// (an unmapped error such as a clientAuth EKU does not).
+				addc(pathErr{bit: StatusInvalid, idx: i, check: "sha1-signature"})
 				stopped = true
 			} else if parent.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) != nil {
 				addc(pathErr{bit: StatusAuthorityInvalid, idx: i, check: "signature-invalid"})
@@ -426,7 +430,14 @@ func evaluate(p path, in ChainInput, limited bool) []pathErr {
 			addc(pathErr{bit: StatusDateInvalid, idx: i, check: dateCheck(c, in.Now)})
 		}
 		if !acceptableKey(c) {
-			addc(pathErr{bit: StatusWeakKey, idx: i, check: "weak-key"})
+			// The path builder refuses the key; Chrome's weak-key status
+			// comes only from its check of RSA sizes (measured: an Ed25519
+			// leaf is ERR_CERT_INVALID alone, and loses to a date error).
+			bit := CertStatus(0)
+			if _, ok := c.PublicKey.(*rsa.PublicKey); ok {
+				bit = StatusWeakKey
+			}
+			addc(pathErr{bit: bit, idx: i, check: "weak-key"})
 		}
 		for j := i + 1; j < n; j++ {
 			if msg := violatesNameConstraints(c, p.certs[j]); msg != "" {

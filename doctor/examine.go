@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -347,12 +348,20 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 			netErr = alertNetError(chrome.alert)
 		}
 		if wide.raw == nil && chrome.alert < 0 {
-			return nil, examineErr("TLS handshake with %s failed for every TLS version: %s", r.Address, clip(chrome.err.Error()))
+			// The server answers in TLS records but no handshake works:
+			// Chrome still names what it got.
+			set(certFails(brokenTLS(chrome, &f)))
+			return finish()
 		}
 		set(certFails(netErr))
-		if netErr != "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH" || wide.raw == nil {
+		switch {
+		case netErr != "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH" || wide.raw == nil:
 			describeAlert(chrome.alert, t, &f)
-		} else {
+		case rsaTooSmallToSign(wide.raw) > 0:
+			// Not the suites: the key cannot make the signature.
+			f.add(Error, "weak-key", fmt.Sprintf("the server's certificate has a %d-bit RSA key, too small for the RSA-PSS signatures TLS 1.3 requires (528 bits at least for SHA-256): the server cannot sign Chrome's handshake", rsaTooSmallToSign(wide.raw)),
+				"Re-issue with an ECDSA P-256 or RSA 2048+ key.")
+		default:
 			describeTLSMismatch(r.TLS, &f)
 		}
 		if wide.raw == nil {
@@ -390,18 +399,47 @@ func examine(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	}
 	r.OpenSSL = modelOpenSSL(opensslInput{host: t.Host, connect: connect, served: hs.raw, trust: NewTrust(system, cfg.Private),
 		privateRoots: len(cfg.Private) > 0, now: cfg.Now, handshake: r.TLS.Versions["TLS 1.2"] || r.TLS.Versions["TLS 1.3"]})
+	var afterCert []Prediction // failures Chrome meets only once the certificate verified
 	if leaf := chain.Leaf(); leaf != nil && chrome.err == nil {
+		// When each check runs, measured with Chromium 156 against Go
+		// servers: in TLS 1.3 the server picks its signature algorithm
+		// before it answers, and BoringSSL checks the leaf's key usage as
+		// the Certificate arrives, before verifying it; in TLS 1.2 the
+		// Certificate arrives in the clear first: BoringSSL refuses an EC
+		// key on a curve Chrome does not offer then (before verifying), but
+		// checks key usage, and meets a server that cannot sign, only after
+		// the certificate verified.
+		tls13 := st.Version == tls.VersionTLS13
 		if alg := leafSignatureUnsupported(leaf); alg != "" {
-			set(certFails("net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"))
-			f.add(Error, "key-unsupported", "the server's certificate has an "+alg+" key; Chrome offers no TLS signature algorithm for it, so the handshake fails", "Use an ECDSA P-256/P-384 or RSA 2048+ key.")
+			_, ec := leaf.PublicKey.(*ecdsa.PublicKey)
+			switch {
+			case tls13:
+				set(certFails("net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"))
+			case ec:
+				set(certFails("net::ERR_SSL_PROTOCOL_ERROR"))
+			default:
+				afterCert = append(afterCert, certFails("net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"))
+			}
+			msg := "the server's certificate has an " + alg + " key; Chrome offers no TLS signature algorithm for it, so the handshake fails"
+			if ec && !tls13 {
+				msg = "the server's certificate has an " + alg + " key; Chrome accepts ECDSA keys only on the curves it offers (P-256, P-384) and ends the TLS 1.2 handshake when the certificate arrives"
+			}
+			f.add(Error, "key-unsupported", msg, "Use an ECDSA P-256/P-384 or RSA 2048+ key.")
 		}
 		if need := keyUsageIncompatible(leaf, st); need != "" {
-			set(certFails("net::ERR_SSL_KEY_USAGE_INCOMPATIBLE"))
+			if tls13 {
+				set(certFails("net::ERR_SSL_KEY_USAGE_INCOMPATIBLE"))
+			} else {
+				afterCert = append(afterCert, certFails("net::ERR_SSL_KEY_USAGE_INCOMPATIBLE"))
+			}
 			f.add(Error, "key-usage", "the server's certificate has a keyUsage extension without "+need, "Re-issue with keyUsage=digitalSignature (plus keyEncipherment for RSA keys), or without a keyUsage extension.")
 		}
 	}
 	if chain.NetError != "" {
 		set(certFails(chain.NetError))
+	}
+	for _, x := range afterCert {
+		set(x)
 	}
 	if badSig {
 		// Chrome verifies the certificate before the handshake signature,
@@ -483,6 +521,21 @@ func notTLS(ctx context.Context, t Target, p prober, h handshake, f *findings) (
 	f.add(Error, "not-tls", "the port does not speak TLS: it is "+what+"; a wss:// URL makes Chrome start a TLS handshake there, which fails",
 		"Serve TLS on this port, or dial ws:// (only from http:// pages or to localhost). Python websockets: ssl_context.load_cert_chain() returns None, so websockets.serve(..., ssl=ctx.load_cert_chain(...)) passes ssl=None and serves plain ws://: build the context first (ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain('fullchain.pem', 'privkey.pem')), then pass ssl=ctx. Behind a proxy: terminate TLS there (nginx listen 443 ssl).")
 	return certFails("net::ERR_SSL_PROTOCOL_ERROR"), true
+}
+
+// brokenTLS explains a server that answers in TLS records with no
+// handshake any client completes, and returns Chrome's error: a ServerHello
+// for a version below TLS 1.0 (SSL 3.0) is a version mismatch, anything
+// else a protocol error.
+func brokenTLS(h handshake, f *findings) string {
+	b := h.first
+	if len(b) >= 11 && b[0] == 22 && b[5] == 2 && b[9] == 3 && b[10] == 0 {
+		f.add(Error, "tls-versions", "the server answers with SSL 3.0 (ServerHello version 3.0), which no current client speaks; Chrome speaks only TLS 1.2 and 1.3", "Enable TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;); upgrade the TLS library if it cannot.")
+		return "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH"
+	}
+	f.add(Error, "tls-broken", fmt.Sprintf("the server answers the TLS ClientHello with TLS records, but not with a handshake any version completes (Go: %s; it sent %q)", clip(h.err.Error()), clip(h.firstBytes)),
+		"Check the TLS library and configuration of the server (or of the proxy in front of it); test with openssl s_client -connect HOST:PORT -servername HOST.")
+	return "net::ERR_SSL_PROTOCOL_ERROR"
 }
 
 func describeNonTLS(first string) string {

@@ -17,7 +17,7 @@ var doctorOnlyIDs = []string{
 	"basic-constraints", "cert-malformed", "chain-empty", "chain-extra", "chain-loop", "chain-order",
 	"chain-root-sent", "chain-too-long", "critical-extension", "expires-soon", "go-handshake", "hidden-by-earlier-error", "host-chars", "ip-host",
 	"issuer-unknown", "key-mismatch", "key-unsupported", "key-usage", "name-constraints", "not-tls", "path-length",
-	"private-root", "signature-invalid", "tcp", "tls-alert", "tls-ciphers", "tls-closed", "tls-versions",
+	"private-root", "signature-invalid", "tcp", "tls-alert", "tls-broken", "tls-ciphers", "tls-closed", "tls-versions",
 	"unsafe-port", "wildcard-apex", "wildcard-partial", "wildcard-public-suffix", "ws-handshake", "ws-not-http", "ws-plain-to-tls", "ws-subprotocol",
 	"ws-upgrade-unchecked",
 }

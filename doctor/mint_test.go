@@ -42,8 +42,9 @@ type spec struct {
 	noBC      bool // no basicConstraints at all
 	ku        x509.KeyUsage
 	extra     []pkix.Extension
-	aia       string // caIssuers URL
-	pathLen   int    // > 0: MaxPathLen
+	aia       string        // caIssuers URL
+	pathLen   int           // > 0: MaxPathLen
+	signer    crypto.Signer // use this key instead of a fresh one of kind key
 }
 
 var serial int64 = 1000
@@ -55,6 +56,8 @@ func mintKey(t testing.TB, kind string) crypto.Signer {
 	switch kind {
 	case "rsa1024":
 		k, err = rsa.GenerateKey(rand.Reader, 1024)
+	case "rsa512": // needs GODEBUG rsa1024min=0 (differential_test.go sets it)
+		k, err = rsa.GenerateKey(rand.Reader, 512)
 	case "rsa2048":
 		k, err = rsa.GenerateKey(rand.Reader, 2048)
 	case "p384":
@@ -75,7 +78,10 @@ func mintKey(t testing.TB, kind string) crypto.Signer {
 // mint signs s with parent (self-signed when parent is nil).
 func mint(t testing.TB, s spec, parent *node) *node {
 	t.Helper()
-	key := mintKey(t, s.key)
+	key := s.signer
+	if key == nil {
+		key = mintKey(t, s.key)
+	}
 	now := time.Now()
 	if s.notBefore == 0 {
 		s.notBefore = -48 * time.Hour

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -49,8 +50,10 @@ type handshake struct {
 	// "closed", "reset" (before any answer), "tls" (a TLS-level refusal),
 	// "cert-parse", "bad-signature", "interrupted".
 	kind string
-	// firstBytes is what a non-TLS server answered.
+	// firstBytes is what a non-TLS server answered; first the same bytes
+	// as sent (up to 64).
 	firstBytes string
+	first      []byte
 	// alert is the TLS alert the server answered with before any
 	// handshake message (read from the wire), or -1.
 	alert int
@@ -98,6 +101,7 @@ func (p prober) try(ctx context.Context, cfg *tls.Config, keep bool) handshake {
 		h.err = err
 		h.kind = classifyTLSErr(err, rec)
 		h.firstBytes = rec.first()
+		h.first = append([]byte(nil), rec.buf...)
 		h.alert = rec.alert()
 		raw.Close()
 		return h
@@ -253,6 +257,23 @@ func leafSignatureUnsupported(leaf *x509.Certificate) string {
 		}
 	}
 	return ""
+}
+
+// rsaTooSmallToSign is the bit size of the first served certificate's RSA
+// key when it is too small for RSA-PSS with SHA-256 (RFC 8017: at least
+// 2*32+2 bytes), which TLS 1.3 requires and Chrome offers first; else 0.
+func rsaTooSmallToSign(raw [][]byte) int {
+	if len(raw) == 0 {
+		return 0
+	}
+	c, err := parseCertificate(raw[0])
+	if err != nil {
+		return 0
+	}
+	if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.Size() < 2*32+2 {
+		return k.N.BitLen()
+	}
+	return 0
 }
 
 // keyUsageIncompatible: BoringSSL checks the leaf's keyUsage against how
