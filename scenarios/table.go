@@ -386,4 +386,22 @@ var Table = []Scenario{
 		Header:      http.Header{"Cookie": {"token=" + authToken}},
 		Want:        everyoneConnects,
 	},
+	{
+		ID:           "subprotocol-not-offered",
+		Description:  "the page offers subprotocol chat.v2; the server answers chat.v1, which it did not offer",
+		Kind:         BrowserOnly,
+		Lesson:       "RFC 6455 §4.1: the client fails the connection when the server selects a subprotocol that was not among those it offered. Both browsers enforce this one (Firefox too, which lets an unrequested subprotocol through: see subprotocol-unrequested). Go's gorilla/websocket does not check, so Go clients connect with chat.v1 and a Go test passes. Firefox gives no reason at all: BiDi shows the 101 answer, then the page's error; the console says only that it cannot connect.",
+		Fix:          "Answer only with a subprotocol the client offered (gorilla: list them in Upgrader.Subprotocols and let it pick; never set Sec-WebSocket-Protocol by hand), and keep client and server releases agreeing on the protocol names.",
+		Host:         "subprotocol-other.wsslab.test",
+		Cert:         dns("subprotocol-other.wsslab.test"),
+		Server:       harness.ServerOptions{ForceSubprotocol: "chat.v1"},
+		Subprotocols: []string{"chat.v2"},
+		Want: Want{
+			Browser: harness.HandshakeInvalid, Verifying: harness.Connected, Lax: harness.Connected,
+			Reasons: Reasons{
+				chrome:                 "'Sec-WebSocket-Protocol' header value 'chat.v1' in response does not match any of sent values",
+				harness.FirefoxReasons: "HTTP 101 refused",
+			},
+		},
+	},
 }
