@@ -185,7 +185,7 @@ func trackedProcesses(dir string) []int {
 		return nil
 	}
 	var pids []int
-	for _, pid := range ProcessesUsing(dir) {
+	for _, pid := range processesUsingOrInheriting(dir) {
 		pgid, err := syscall.Getpgid(pid)
 		if err != nil {
 			continue
@@ -222,12 +222,10 @@ func KillTracked(dir string) {
 // parent may never reap it, as in containers whose init does not).
 func ProcessAlive(pid int) bool { return owner.Alive(pid) }
 
-// ProcessesUsing lists live processes whose command line or environment
-// mentions dir (every Chromium process gets --user-data-dir=DIR/profile;
-// Firefox's content processes name no profile on their command line but
-// inherit HOME and TMPDIR inside dir). It only looks: a name in a command
-// line proves nothing about who started a process, so nothing is killed on
-// this alone (see KillTracked).
+// ProcessesUsing lists live processes whose command line mentions dir (every
+// Chromium process gets --user-data-dir=DIR/profile). It only looks: a name
+// in a command line proves nothing about who started a process, so nothing
+// is killed on this alone (see KillTracked).
 func ProcessesUsing(dir string) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -241,17 +239,40 @@ func ProcessesUsing(dir string) []int {
 			continue
 		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
+		if err != nil || !bytes.Contains(cmdline, []byte(dir)) || !ProcessAlive(pid) {
 			continue
 		}
-		if !bytes.Contains(cmdline, []byte(dir)) {
-			// Another user's environ is unreadable: not ours anyway.
-			environ, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-			if err != nil || !bytes.Contains(environ, []byte(dir)) {
-				continue
-			}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// TrackedProcesses lists the live processes KillTracked would kill: those of
+// dir's recorded process groups that use dir.
+func TrackedProcesses(dir string) []int { return trackedProcesses(dir) }
+
+// processesUsingOrInheriting is ProcessesUsing, plus processes whose
+// environment names dir: Firefox's content processes name no profile on
+// their command line, but inherit HOME and TMPDIR inside the run's dir.
+func processesUsingOrInheriting(dir string) []int {
+	pids := ProcessesUsing(dir)
+	seen := map[int]bool{}
+	for _, p := range pids {
+		seen[p] = true
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return pids
+	}
+	self := os.Getpid()
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self || seen[pid] {
+			continue
 		}
-		if !ProcessAlive(pid) {
+		// Another user's environ is unreadable: not this run's anyway.
+		environ, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !bytes.Contains(environ, []byte(dir)) || !ProcessAlive(pid) {
 			continue
 		}
 		pids = append(pids, pid)
