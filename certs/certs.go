@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
 	"math/big"
 	"time"
@@ -153,6 +154,7 @@ func (p *PKI) Mint(req Request) (*Leaf, error) {
 		// RSA key exchange (TLS 1.2 without ECDHE) needs keyEncipherment.
 		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
 	}
+	tmpl.OCSPServer = req.OCSPServer
 	if !spec.noSAN {
 		tmpl.DNSNames = spec.dnsNames
 		tmpl.IPAddresses = spec.ips
@@ -169,6 +171,13 @@ func (p *PKI) Mint(req Request) (*Leaf, error) {
 	default:
 		signerCert, signerKey = p.Intermediate.Cert, p.Intermediate.Key
 		chain = []*x509.Certificate{p.Intermediate.Cert, p.Root.Cert}
+	}
+	if spec.mustStaple {
+		// TLS Feature (1.3.6.1.5.5.7.1.24): SEQUENCE { INTEGER 5 }, 5 being
+		// status_request, the OCSP stapling extension.
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{
+			Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}, Value: []byte{0x30, 0x03, 0x02, 0x01, 0x05},
+		})
 	}
 	if spec.sha1 {
 		// SHA-1 with whatever key type the signer has.

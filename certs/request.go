@@ -43,6 +43,9 @@ const (
 	// LongValidity: valid for 5 years, far beyond the 398 days public CAs may
 	// issue.
 	LongValidity Defect = "long-validity"
+	// MustStaple: the leaf carries the TLS Feature extension status_request
+	// (RFC 7633, "OCSP must-staple"), and the server staples nothing.
+	MustStaple Defect = "must-staple"
 )
 
 // Serve says which certificates the server sends.
@@ -68,6 +71,9 @@ type Request struct {
 	// Key is "ecdsa-p256" (default), "rsa-2048", "rsa-1024", ...
 	Key     string
 	Defects []Defect
+	// OCSPServer, if set, goes in the leaf's Authority Information Access
+	// extension: where a client asks whether the leaf is revoked.
+	OCSPServer []string
 }
 
 type issuerKind int
@@ -89,6 +95,7 @@ type resolved struct {
 	notBefore, notAfter time.Duration
 	issuer              issuerKind
 	serve               Serve
+	mustStaple          bool
 }
 
 // Has reports whether the request carries the defect.
@@ -156,6 +163,8 @@ func (r Request) resolve() (resolved, error) {
 			s.key = "rsa-1024"
 		case LongValidity:
 			s.notAfter = 5 * 365 * 24 * time.Hour
+		case MustStaple:
+			s.mustStaple = true
 		default:
 			return s, fmt.Errorf("certs: unknown defect %q", d)
 		}

@@ -610,6 +610,8 @@ func finished(reqs []*ffRequest) bool {
 		return false
 	}
 	last := reqs[len(reqs)-1]
+	// A 101 the page did not open is final too: Firefox refused the answer
+	// and reports nothing more (no network.fetchError follows, measured).
 	return last.done || last.status != 0
 }
 
@@ -713,6 +715,9 @@ func classifyFirefox(obs *Observation, res pageResult, reqs []*ffRequest, consol
 		switch {
 		case isNSS:
 			obs.Reason = name
+		case last.status == 101:
+			// Firefox refused a 101 answer and says nothing of why.
+			obs.Reason = "HTTP 101 refused"
 		case last.status != 0:
 			obs.Reason = fmt.Sprintf("HTTP %d", last.status)
 		default:

@@ -230,17 +230,21 @@ func KillTracked(dir string) {
 // parent may never reap it, as in containers whose init does not).
 func ProcessAlive(pid int) bool { return owner.Alive(pid) }
 
-// ProcessesUsing lists live processes whose command line or environment
-// mentions dir (every Chromium process gets --user-data-dir=DIR/profile;
-// Firefox's content processes name no profile on their command line but
-// inherit HOME and TMPDIR inside dir; a server Process started has
-// WSSLAB_CERT_DIR=DIR, and so do its children). It only looks: a name in a
-// command line proves nothing about who started a process, so nothing is
-// killed on this alone (see KillTracked).
-func ProcessesUsing(dir string) []int { return processesMentioning(dir, true) }
+// ProcessesUsing lists live processes whose command line mentions dir (every
+// Chromium process gets --user-data-dir=DIR/profile). It only looks: a name
+// in a command line proves nothing about who started a process, so nothing
+// is killed on this alone (see KillTracked).
+func ProcessesUsing(dir string) []int { return processesMentioning(dir, false) }
+
+// TrackedProcesses lists the live processes KillTracked would kill: those of
+// dir's recorded process groups that use dir.
+func TrackedProcesses(dir string) []int { return trackedProcesses(dir) }
 
 // processesMentioning lists live processes whose command line, and with env
-// also whose environment (this user's), names dir.
+// also whose environment (this user's), names dir: Firefox's content
+// processes name no profile on their command line but inherit HOME and
+// TMPDIR inside the run's dir; a server Process started has
+// WSSLAB_CERT_DIR=DIR, and so do its children.
 func processesMentioning(dir string, env bool) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {

@@ -39,6 +39,10 @@ func init() {
 		Except: map[string]Expect{
 			// Firefox opens the socket; ws.protocol reads "chat.v1".
 			"subprotocol-unrequested": {Outcome: harness.Connected},
+			// Browsers differ (their rows): Firefox asks the OCSP responder
+			// and enforces must-staple; Chrome does neither.
+			"revoked":          {Outcome: harness.CertInvalid, Reason: "SEC_ERROR_REVOKED_CERTIFICATE"},
+			"ocsp-must-staple": {Outcome: harness.CertInvalid, Reason: "MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING"},
 		},
 		Lessons: map[string]string{
 			"self-signed":             "Firefox's page learns a little more: its close event has code 1015 (TLS handshake failure) for every certificate error, still without the reason, which Firefox calls MOZILLA_PKIX_ERROR_SELF_SIGNED_CERT — a name of its own for this case, where Chrome and Go say only \"unknown authority\".",

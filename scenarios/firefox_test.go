@@ -117,10 +117,11 @@ func TestFirefoxNoLeaks(t *testing.T) {
 	if len(procs) < 2 {
 		t.Fatalf("Firefox's group %d has %d processes: the leak check would prove nothing", pgid, len(procs))
 	}
-	// Every one of them is found by the sweep's own test (command line or
-	// environment naming the run's dir), so a killed run's are too.
+	// Every one of them is found by the sweep's own test (its group
+	// recorded, its command line or environment naming the run's dir), so a
+	// killed run's are too.
 	using := map[int]bool{}
-	for _, p := range harness.ProcessesUsing(f.Dir()) {
+	for _, p := range harness.TrackedProcesses(f.Dir()) {
 		using[p] = true
 	}
 	for _, p := range procs {

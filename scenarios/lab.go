@@ -99,6 +99,8 @@ type Instance struct {
 	Endpoint *harness.Endpoint
 	// URL is what clients dial (scenario host, server port, query).
 	URL string
+	// OCSP is the leaf's OCSP responder when the row has a Revocation.
+	OCSP *harness.OCSPResponder
 }
 
 // Start mints the scenario's certificate and starts its server with the
@@ -110,7 +112,23 @@ func (l *Lab) Start(ctx context.Context, sc Scenario, listen string) (*Instance,
 // StartWith is Start on another backend (nil: in-process), e.g. a container
 // scenario's nginx topology.
 func (l *Lab) StartWith(ctx context.Context, backend harness.Backend, sc Scenario, listen string) (*Instance, error) {
-	leaf, err := l.PKI.Mint(sc.Cert)
+	req := sc.Cert
+	var responder *harness.OCSPResponder
+	if sc.Revocation != "" {
+		r, err := harness.NewOCSPResponder(OCSPHost, l.PKI.Intermediate.Cert, l.PKI.Intermediate.Key, sc.Revocation)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", sc.ID, err)
+		}
+		responder = r
+		req.OCSPServer = []string{r.URL}
+	}
+	started := false
+	defer func() {
+		if responder != nil && !started {
+			responder.Close()
+		}
+	}()
+	leaf, err := l.PKI.Mint(req)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.ID, err)
 	}
@@ -121,13 +139,20 @@ func (l *Lab) StartWith(ctx context.Context, backend harness.Backend, sc Scenari
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.ID, err)
 	}
-	return &Instance{Scenario: sc, Leaf: leaf, Endpoint: ep, URL: ep.URL + sc.Query}, nil
+	started = true
+	return &Instance{Scenario: sc, Leaf: leaf, Endpoint: ep, URL: ep.URL + sc.Query, OCSP: responder}, nil
 }
 
-// Close stops the server.
+// OCSPHost is the host of a scenario's OCSP responder (Scenario.Revocation).
+const OCSPHost = "ocsp.wsslab.test"
+
+// Close stops the server (and its OCSP responder).
 func (in *Instance) Close() {
 	if in.Endpoint != nil {
 		in.Endpoint.Close()
+	}
+	if in.OCSP != nil {
+		in.OCSP.Close()
 	}
 }
 

@@ -33,6 +33,9 @@ const (
 	// AllFail: the browser and the lax client both fail: not every failure is
 	// browser vs Postman.
 	AllFail Kind = "all-fail"
+	// BrowsersDiffer: the browsers disagree (one connects, one refuses, or
+	// they fail differently): what one browser proves says nothing of another.
+	BrowsersDiffer Kind = "browsers-differ"
 )
 
 // Expect is one client's expected result: the shared outcome class and,
@@ -149,7 +152,11 @@ type Scenario struct {
 	// Topology, if set, is a server only a container backend runs (nginx in
 	// front, your own image): plain data the backend interprets.
 	Topology *harness.Topology
-	Want     Want
+	// Revocation, if set, runs an OCSP responder for the leaf's issuer on
+	// loopback (ocsp.wsslab.test) that answers this status, and names it in
+	// the leaf's AIA extension.
+	Revocation harness.OCSPStatus
+	Want       Want
 }
 
 // Expect resolves the row's expectation for a client (see Want.For).

@@ -157,6 +157,19 @@ func checkRow(t *testing.T, sc Scenario, seen map[string]bool, clients []harness
 		if w.Browser == harness.Connected || w.Lax != harness.Connected {
 			t.Errorf("%s (%s): browser must fail and lax connect", sc.ID, sc.Kind)
 		}
+	case BrowsersDiffer:
+		// At least two browsers, resolved, disagree.
+		seen := map[Expect]bool{}
+		for _, c := range clients {
+			if c.Class == harness.BrowserClass {
+				if e, err := sc.Expect(c); err == nil {
+					seen[e] = true
+				}
+			}
+		}
+		if len(seen) < 2 {
+			t.Errorf("%s (%s): the browsers must disagree", sc.ID, sc.Kind)
+		}
 	case AllFail:
 		if w.Browser == harness.Connected || w.Lax == harness.Connected {
 			t.Errorf("%s (%s): browser and lax must both fail", sc.ID, sc.Kind)

@@ -1,0 +1,72 @@
+package scenarios
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/wsslab/wsslab/certs"
+	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/internal/testenv"
+)
+
+// BenchmarkFirefoxStart is Firefox's fixed cost: a fresh profile (NSS
+// database, user.js), start to BiDi session, then Close (the process
+// group killed, the temp dir removed). start-ms and close-ms per op.
+func BenchmarkFirefoxStart(b *testing.B) {
+	if err := harness.CheckFirefoxTools(); err != nil {
+		benchSkipMissingFirefox(b, err)
+	}
+	page, err := lab.PKI.Mint(certs.Request{DNSNames: []string{PageHost}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var start, stop time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		f, err := harness.StartFirefox(context.Background(), harness.FirefoxConfig{
+			Roots: []*x509.Certificate{lab.PKI.Root.Cert}, PageHost: PageHost, PageCert: page.TLSCertificate(),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		f.Close()
+		start, stop = start+t1.Sub(t0), stop+time.Since(t1)
+	}
+	b.ReportMetric(float64(start.Milliseconds())/float64(b.N), "start-ms")
+	b.ReportMetric(float64(stop.Milliseconds())/float64(b.N), "close-ms")
+}
+
+// BenchmarkFirefoxBatch is Firefox's cost per scenario in a running
+// Firefox: one batch over the whole table per iteration (a fresh user
+// context and tab, one page, every socket), as BenchmarkBrowserBatch is
+// Chrome's.
+func BenchmarkFirefoxBatch(b *testing.B) {
+	f, err := lab.Firefox(context.Background())
+	if err != nil {
+		benchSkipMissingFirefox(b, err)
+	}
+	ins, err := lab.StartAll(context.Background(), Table)
+	defer CloseAll(ins)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		DialAll(context.Background(), ins, f)
+		n++
+	}
+	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n*len(ins)), "ns/scenario")
+}
+
+func benchSkipMissingFirefox(b *testing.B, err error) {
+	b.Helper()
+	if errors.Is(err, harness.ErrNoFirefox) {
+		testenv.Missing(b, "firefox", err)
+	}
+	b.Fatal(err)
+}
