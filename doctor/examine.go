@@ -643,6 +643,10 @@ func describeUpgrade(ws *WebSocketInfo, t Target, cfg Config, f *findings, set f
 	case with.Status == http.StatusUnauthorized || with.Status == http.StatusProxyAuthRequired:
 		f.add(Error, "auth-header-required", fmt.Sprintf("the server requires authentication (HTTP %d); a page cannot set an Authorization header on new WebSocket()", with.Status),
 			"Authenticate with a cookie, a token in the URL (?token=...) or a subprotocol (new WebSocket(url, ['bearer.TOKEN'])), or a ticket from an authenticated HTTP call.")
+	case strings.Contains(with.ChromeError, "Sec-WebSocket-Protocol") && len(cfg.Subprotocols) > 0:
+		// The page offered some, and the server chose another (or none
+		// when it must answer one): RFC 6455 §4.1.
+		f.add(Error, "subprotocol-not-offered", with.ChromeError, "The server must answer with one of the subprotocols the page offers ("+strings.Join(cfg.Subprotocols, ", ")+"): list them on the server and let it pick; never set Sec-WebSocket-Protocol by hand.")
 	case strings.Contains(with.ChromeError, "Sec-WebSocket-Protocol"):
 		f.add(Error, "subprotocol-unrequested", with.ChromeError, "The server must echo exactly one of the subprotocols the page offers, and none when it offers none. Offer it in the page: new WebSocket(url, ['proto']), and re-check offering it.")
 		f.recheck(RecheckSubprotocol)

@@ -34,6 +34,7 @@ var defectFinding = map[string]string{
 	"mixed-content":           "mixed-content",
 	"subprotocol-required":    "ws-handshake",
 	"subprotocol-unrequested": "subprotocol-unrequested",
+	"subprotocol-not-offered": "subprotocol-not-offered",
 	"auth-header-required":    "auth-header-required",
 }
 
