@@ -33,13 +33,15 @@ func init() {
 		},
 		ClientID: scriptclient.NodeID,
 		Except: map[string]Expect{
-			"cn-only-no-san": {Outcome: harness.Connected},
-			"sha1-signature": {Outcome: harness.CertInvalid, Reason: "UNSPECIFIED: CA signature digest algorithm too weak"},
+			"subprotocol-not-offered": {Outcome: harness.HandshakeInvalid, Reason: "Server sent an invalid subprotocol"},
+			"cn-only-no-san":          {Outcome: harness.Connected},
+			"sha1-signature":          {Outcome: harness.CertInvalid, Reason: "UNSPECIFIED: CA signature digest algorithm too weak"},
 		},
 		Lessons: map[string]string{
-			"cn-only-no-san": "Surprise: Node (ws) connects. Node's tls.checkServerIdentity still matches the Common Name when a certificate has no DNS name in its SAN (its source: \"Match against Common Name only if no supported identifiers exist\", as RFC 6125 allows), so a Node backend, bot or test passes the certificate Chrome refuses. By IP (ip-in-cn-only) it does not: an IP must be an IP SAN.",
-			"sha1-signature": "Node refuses it as OpenSSL 3.0 does at its default security level 1, where a SHA-1 signature counts as less than 80 bits (CA_MD_TOO_WEAK); Node has no name for that code, so err.code is UNSPECIFIED and only the message says why.",
-			"weak-rsa-1024":  "Node (ws) connects too: Node 20's bundled OpenSSL runs at security level 1, where an 80-bit key (RSA 1024) is enough. Debian's system OpenSSL, which Python and the openssl command use, runs at level 2 and refuses it.",
+			"subprotocol-not-offered": "Node's ws checks what gorilla does not: a subprotocol the client did not offer fails the handshake (RFC 6455 §4.1), as in both browsers.",
+			"cn-only-no-san":          "Surprise: Node (ws) connects. Node's tls.checkServerIdentity still matches the Common Name when a certificate has no DNS name in its SAN (its source: \"Match against Common Name only if no supported identifiers exist\", as RFC 6125 allows), so a Node backend, bot or test passes the certificate Chrome refuses. By IP (ip-in-cn-only) it does not: an IP must be an IP SAN.",
+			"sha1-signature":          "Node refuses it as OpenSSL 3.0 does at its default security level 1, where a SHA-1 signature counts as less than 80 bits (CA_MD_TOO_WEAK); Node has no name for that code, so err.code is UNSPECIFIED and only the message says why.",
+			"weak-rsa-1024":           "Node (ws) connects too: Node 20's bundled OpenSSL runs at security level 1, where an 80-bit key (RSA 1024) is enough. Debian's system OpenSSL, which Python and the openssl command use, runs at level 2 and refuses it.",
 		},
 	})
 }

@@ -34,15 +34,17 @@ func init() {
 		},
 		ClientID: scriptclient.PythonID,
 		Except: map[string]Expect{
-			"cn-only-no-san": {Outcome: harness.Connected},
-			"sha1-signature": {Outcome: harness.CertInvalid, Reason: "SSLCertVerificationError 68 (CA signature digest algorithm too weak)"},
-			"weak-rsa-1024":  {Outcome: harness.CertInvalid, Reason: "SSLCertVerificationError 66 (EE certificate key too weak)"},
+			"subprotocol-not-offered": {Outcome: harness.HandshakeInvalid, Reason: "NegotiationError: unsupported subprotocol: chat.v1"},
+			"cn-only-no-san":          {Outcome: harness.Connected},
+			"sha1-signature":          {Outcome: harness.CertInvalid, Reason: "SSLCertVerificationError 68 (CA signature digest algorithm too weak)"},
+			"weak-rsa-1024":           {Outcome: harness.CertInvalid, Reason: "SSLCertVerificationError 66 (EE certificate key too weak)"},
 		},
 		Lessons: map[string]string{
-			"cn-only-no-san": "Surprise: Python (websockets) connects. Its ssl module hands the host to OpenSSL's X509_check_host, which falls back to the Common Name when the certificate has no DNS SAN, because SSLContext.hostname_checks_common_name defaults to True; set it to False to check names as browsers do.",
-			"sha1-signature": "Python refuses it with OpenSSL's verify code 68 (CA_MD_TOO_WEAK): OpenSSL 3.0 counts a SHA-1 signature as less than 80 bits, below every security level but 0.",
-			"weak-rsa-1024":  "Surprise the other way: Python refuses what Chrome accepts. Debian builds OpenSSL at security level 2 (112-bit keys: RSA 2048 or more), and ssl.create_default_context uses that level, so a Python client fails with 66 (EE certificate key too weak).",
-			"tls10-only":     "Python fails, but not on the version: Debian's python3 leaves the context's minimum_version at MINIMUM_SUPPORTED, so it negotiates TLS 1.1, then OpenSSL 3.0 refuses the server's MD5-SHA1 handshake signature below security level 0 (\"legacy sigalg disallowed or unsupported\").",
+			"subprotocol-not-offered": "Python's websockets checks it too (NegotiationError): only the Go clients let an unoffered subprotocol through.",
+			"cn-only-no-san":          "Surprise: Python (websockets) connects. Its ssl module hands the host to OpenSSL's X509_check_host, which falls back to the Common Name when the certificate has no DNS SAN, because SSLContext.hostname_checks_common_name defaults to True; set it to False to check names as browsers do.",
+			"sha1-signature":          "Python refuses it with OpenSSL's verify code 68 (CA_MD_TOO_WEAK): OpenSSL 3.0 counts a SHA-1 signature as less than 80 bits, below every security level but 0.",
+			"weak-rsa-1024":           "Surprise the other way: Python refuses what Chrome accepts. Debian builds OpenSSL at security level 2 (112-bit keys: RSA 2048 or more), and ssl.create_default_context uses that level, so a Python client fails with 66 (EE certificate key too weak).",
+			"tls10-only":              "Python fails, but not on the version: Debian's python3 leaves the context's minimum_version at MINIMUM_SUPPORTED, so it negotiates TLS 1.1, then OpenSSL 3.0 refuses the server's MD5-SHA1 handshake signature below security level 0 (\"legacy sigalg disallowed or unsupported\").",
 		},
 	})
 }

@@ -48,7 +48,7 @@ func runYourImage(ctx context.Context) error {
 		return err
 	}
 	for _, row := range m.Rows {
-		for _, r := range row.Results { // one per client: chrome, lax, strict
+		for _, r := range row.Results { // one per client: chrome, firefox, lax, strict, node, python, openssl
 			fmt.Printf("%-16s %-7s %-18s %s matched=%v\n", r.Scenario, r.Client, r.Outcome, r.Reason, r.Matched)
 		}
 	}

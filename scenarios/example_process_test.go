@@ -51,7 +51,7 @@ func runYourProcess(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	for _, row := range m.Rows {
-		for _, r := range row.Results { // one per client: chrome, lax, strict
+		for _, r := range row.Results { // one per client: chrome, firefox, lax, strict, node, python, openssl
 			graded := "matched=" + fmt.Sprint(r.Matched)
 			if r.Ungraded != "" { // a row built on wsslab's echo server's behaviour
 				graded = "not graded"

@@ -130,7 +130,7 @@ func TestServerCmdFailures(t *testing.T) {
 		{"never-listens", `echo "listening on 0.0.0.0:3500" >&2; exec sleep 600`,
 			[]string{"your server never answered TLS on 127.0.0.1:", "within 1s (last: connection refused)", "listening on 0.0.0.0:3500"}},
 		{"plain-http", `exec /usr/bin/python3 -m http.server {port} --bind 127.0.0.1`,
-			[]string{"speaks plain HTTP, not TLS", "Serving HTTP on 127.0.0.1"}},
+			[]string{"speaks plain HTTP, not TLS", "code 400, message Bad request version"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmp := harness.MkdirTempFor(t, "test")
