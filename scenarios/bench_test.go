@@ -20,10 +20,29 @@ import (
 // client dialing its batch), then stop everything. The phases a Go CPU
 // profile cannot see are reported apart: pki-ms, run-ms (start, dial and
 // compare) and close-ms (Chromium's exit), per op.
+//
+// Sub-benchmarks: every registered client ("all"), and every client but
+// Firefox ("no-firefox": Chrome and the clients in other runtimes), whose
+// Firefox start alone is several Chromium cycles.
 func BenchmarkMatrix(b *testing.B) {
 	if err := harness.CheckBrowserTools(); err != nil {
 		benchSkipMissing(b, err)
 	}
+	var noFirefox []ClientSpec
+	for _, c := range Clients {
+		if c.ID != harness.FirefoxInfo.ID {
+			noFirefox = append(noFirefox, c)
+		}
+	}
+	for _, set := range []struct {
+		name    string
+		clients []ClientSpec
+	}{{"all", Clients}, {"no-firefox", noFirefox}} {
+		b.Run(set.name, func(b *testing.B) { benchMatrix(b, set.clients) })
+	}
+}
+
+func benchMatrix(b *testing.B, clients []ClientSpec) {
 	var phases [3]time.Duration // pki, run, close
 	var cycles time.Duration    // bare Chromium start+quit, one per op
 	for b.Loop() {
@@ -34,7 +53,7 @@ func BenchmarkMatrix(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		m, err := l.Run(context.Background(), RunConfig{Scenarios: Table, Clients: Clients})
+		m, err := l.Run(context.Background(), RunConfig{Scenarios: Table, Clients: clients})
 		t2 := time.Now()
 		l.Close()
 		t3 := time.Now()
@@ -52,9 +71,9 @@ func BenchmarkMatrix(b *testing.B) {
 		b.ReportMetric(float64(phases[i].Milliseconds())/float64(b.N), name+"-ms")
 	}
 	b.ReportMetric(float64(len(Table)), "scenarios")
-	b.ReportMetric(float64(len(Clients)), "clients")
-	// The whole matrix (PKI, Chromium's start, every column, close) in bare
-	// Chromium start+quit cycles measured in the same run.
+	b.ReportMetric(float64(len(clients)), "clients")
+	// The whole matrix (PKI, the browsers' start, every column, close) in
+	// bare Chromium start+quit cycles measured in the same run.
 	b.ReportMetric(float64(phases[0]+phases[1]+phases[2])/float64(cycles), "cycles")
 }
 
