@@ -109,11 +109,11 @@ func SweepStale(parent string) ([]string, error) {
 		}
 		// A process of the dead run may still be exiting, and writing,
 		// while the dir goes ("directory not empty"): kill and try again.
-		err = os.RemoveAll(dir)
+		err = removeOwned(dir)
 		for try := 0; err != nil && try < 5; try++ {
 			time.Sleep(100 * time.Millisecond)
 			KillTracked(dir)
-			err = os.RemoveAll(dir)
+			err = removeOwned(dir)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -122,6 +122,27 @@ func SweepStale(parent string) ([]string, error) {
 		removed = append(removed, dir)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// removeOwned removes dir with its owner record last: a removal that fails
+// half-way leaves a dir that still says whose it is, and so a later sweep
+// finishes it (os.RemoveAll alone may delete the record first and leave an
+// unowned remainder that no sweep may touch).
+func removeOwned(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.Name() != owner.Marker {
+			errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
 }
 
 // readOwner reads dir's owner record: a small regular file, not a link.
