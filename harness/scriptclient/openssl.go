@@ -141,6 +141,7 @@ func (c *OpenSSL) run(ctx context.Context, args []string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Env = cleanEnv()
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf // Stdin nil: /dev/null, as in the article's check
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

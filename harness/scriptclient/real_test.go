@@ -2,6 +2,8 @@ package scriptclient
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/wsslab/wsslab/certs"
@@ -15,7 +17,15 @@ import (
 // table runs in scenarios.TestScenarios; this is the package's own check
 // that the scripts and s_client run here. A missing runtime skips (fails
 // under CI=true).
-func TestRealClients(t *testing.T) {
+func TestRealClients(t *testing.T) { realClients(t, false) }
+
+// TestRealClientsIgnoreCallerTrust: the same, with an environment that
+// would make each runtime trust the self-signed certificate or stop
+// verifying (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, NODE_TLS_REJECT_UNAUTHORIZED=0):
+// a column measures the run's root, not its caller's environment.
+func TestRealClientsIgnoreCallerTrust(t *testing.T) { realClients(t, true) }
+
+func realClients(t *testing.T, hostile bool) {
 	pki, err := certs.NewPKI()
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +45,15 @@ func TestRealClients(t *testing.T) {
 		}
 		t.Cleanup(ep.Close)
 		targets = append(targets, harness.Target{URL: ep.URL, Addr: ep.Addr, Message: "hi"})
+		if hostile && req.Defects != nil {
+			f := filepath.Join(t.TempDir(), "trust-me.pem")
+			if err := os.WriteFile(f, certs.PEM(leaf.Cert), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("SSL_CERT_FILE", f)
+			t.Setenv("NODE_EXTRA_CA_CERTS", f)
+			t.Setenv("NODE_TLS_REJECT_UNAUTHORIZED", "0")
+		}
 	}
 	cfg := Config{Root: certs.PEM(pki.Root.Cert), TempDir: t.TempDir()}
 	for _, c := range []struct {

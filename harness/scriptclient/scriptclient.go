@@ -198,7 +198,7 @@ func start(ctx context.Context, rt runtime, cfg Config) (_ *Process, err error) 
 	// recognize the group's processes as this client's.
 	p.cmd = exec.Command(bin, append(append([]string(nil), rt.args...), script, root)...)
 	p.cmd.Dir = dir
-	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Env = cleanEnv(env...)
 	p.cmd.Stderr = p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
