@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,37 +37,9 @@ const firefoxLeakChildEnv = "WSSLAB_FIREFOX_LEAK_CHILD_DIR"
 
 func init() {
 	if dir := os.Getenv(firefoxLeakChildEnv); dir != "" {
-		os.Exit(firefoxLeakChild(dir))
+		// leakChild prints READY and Firefox's pid.
+		os.Exit(leakChild(dir, func(ctx context.Context, l *Lab) (harness.Client, error) { return l.Firefox(ctx) }))
 	}
-}
-
-// firefoxLeakChild starts a lab's Firefox in dir, dials the table once,
-// prints READY and Firefox's pid, waits for SIGINT, then cleans up.
-func firefoxLeakChild(dir string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	l, err := NewLab()
-	if err != nil {
-		fmt.Println("ERROR", err)
-		return 2
-	}
-	l.TempDir = dir
-	defer l.Close()
-	f, err := l.Firefox(ctx)
-	if err != nil {
-		fmt.Println("ERROR", err)
-		return 2
-	}
-	ins, err := l.StartAll(ctx, Table)
-	if err != nil {
-		fmt.Println("ERROR", err)
-		return 2
-	}
-	defer CloseAll(ins)
-	DialAll(ctx, ins, f)
-	fmt.Println("READY", f.Pid())
-	<-ctx.Done()
-	return 0
 }
 
 // group lists the live processes of process group pgid.

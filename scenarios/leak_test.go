@@ -25,13 +25,14 @@ const leakChildEnv = "WSSLAB_LEAK_CHILD_DIR"
 
 func init() {
 	if dir := os.Getenv(leakChildEnv); dir != "" {
-		os.Exit(leakChild(dir))
+		os.Exit(leakChild(dir, func(ctx context.Context, l *Lab) (harness.Client, error) { return l.Browser(ctx) }))
 	}
 }
 
-// leakChild starts a lab and its browser in dir, dials the table once, says
-// READY and waits for SIGINT, then cleans up like `wsslab run` does.
-func leakChild(dir string) int {
+// leakChild starts a lab and its browser (start) in dir, dials the table
+// once, says READY (with the browser's pid when it has one) and waits for
+// SIGINT, then cleans up like `wsslab run` does.
+func leakChild(dir string, start func(context.Context, *Lab) (harness.Client, error)) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	l, err := NewLab()
@@ -41,7 +42,7 @@ func leakChild(dir string) int {
 	}
 	l.TempDir = dir
 	defer l.Close()
-	b, err := l.Browser(ctx)
+	b, err := start(ctx, l)
 	if err != nil {
 		fmt.Println("ERROR", err)
 		return 2
@@ -53,7 +54,11 @@ func leakChild(dir string) int {
 	}
 	defer CloseAll(ins)
 	DialAll(ctx, ins, b)
-	fmt.Println("READY")
+	if p, ok := b.(interface{ Pid() int }); ok {
+		fmt.Println("READY", p.Pid())
+	} else {
+		fmt.Println("READY")
+	}
 	<-ctx.Done()
 	return 0
 }
