@@ -432,6 +432,40 @@ func (b *Browser) Dial(ctx context.Context, t Target) Observation {
 	return b.DialAll(ctx, []Target{t})[0]
 }
 
+// dialBatchOrRetry runs a browser's batch (dial fills out, one observation
+// per target, for client): a failure of the browser itself (a tab that
+// could not be opened, a page that did not load in time on a loaded
+// machine) is not an observation of a server, so it tries once more, in a
+// fresh context. It reports false, every observation Failed, when the
+// second try failed too.
+func dialBatchOrRetry(ctx context.Context, client, what string, targets []Target, dial func(context.Context, []Target, []Observation, time.Time) error) ([]Observation, bool) {
+	start := time.Now()
+	out := make([]Observation, len(targets))
+	for i, t := range targets {
+		out[i] = Observation{Client: client, URL: t.URL}
+	}
+	if len(targets) == 0 {
+		return out, false
+	}
+	err := dial(ctx, targets, out, start)
+	if err != nil && ctx.Err() == nil {
+		first := err
+		err = dial(ctx, targets, out, start)
+		for i := range out {
+			out[i].Evidence = append(out[i].Evidence, "first attempt: "+what+": "+first.Error())
+		}
+	}
+	if err != nil {
+		for i := range out {
+			out[i].Outcome, out[i].Err = Failed, fmt.Errorf("harness: %s: %w", what, err)
+			out[i].Error, out[i].Reason = out[i].Err.Error(), "browser failed"
+			out[i].Duration = time.Since(start)
+		}
+		return out, false
+	}
+	return out, true
+}
+
 // DialAll dials every target at once from one page in one fresh browser
 // context, and returns one observation per target, in order. Sockets to
 // different host:port endpoints share nothing Chrome keys by endpoint (socket
@@ -439,31 +473,9 @@ func (b *Browser) Dial(ctx context.Context, t Target) Observation {
 // (TestBatchIsolation) checks that a scenario's outcome does not depend on
 // what else ran in the batch, or in what order.
 func (b *Browser) DialAll(ctx context.Context, targets []Target) []Observation {
-	start := time.Now()
-	out := make([]Observation, len(targets))
-	for i, t := range targets {
-		out[i] = Observation{Client: ChromeID, URL: t.URL}
-	}
-	if len(targets) == 0 {
-		return out
-	}
-	// A failure of the browser itself (a tab that could not be opened, a
-	// page that did not load in time on a loaded machine) is not an
-	// observation of the server: try once more in a fresh context.
-	err := b.dialBatch(ctx, targets, out, start)
-	if err != nil && ctx.Err() == nil {
-		first := err
-		err = b.dialBatch(ctx, targets, out, start)
-		for i := range out {
-			out[i].Evidence = append(out[i].Evidence, "first attempt: browser: "+first.Error())
-		}
-	}
-	if err != nil {
-		for i := range out {
-			out[i].Outcome, out[i].Err = Failed, fmt.Errorf("harness: browser: %w", err)
-			out[i].Error, out[i].Reason = out[i].Err.Error(), "browser failed"
-			out[i].Duration = time.Since(start)
-		}
+	start := time.Now() // redone dials' durations count from here too
+	out, ok := dialBatchOrRetry(ctx, ChromeID, "browser", targets, b.dialBatch)
+	if !ok {
 		return out
 	}
 	// Chrome aborts what is in flight with net::ERR_NETWORK_CHANGED when the

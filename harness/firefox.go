@@ -479,32 +479,7 @@ func (f *Firefox) dispatch(ev bidi.Event) {
 // which dials every target (at most cfg.Parallel connecting at once); one
 // observation per target, in order.
 func (f *Firefox) DialAll(ctx context.Context, targets []Target) []Observation {
-	start := time.Now()
-	out := make([]Observation, len(targets))
-	for i, t := range targets {
-		out[i] = Observation{Client: FirefoxID, URL: t.URL}
-	}
-	if len(targets) == 0 {
-		return out
-	}
-	// A failure of the browser itself (a tab that did not open, a page that
-	// did not load in time) is not an observation of a server: once more,
-	// in a fresh user context.
-	err := f.dialBatch(ctx, targets, out, start)
-	if err != nil && ctx.Err() == nil {
-		first := err
-		err = f.dialBatch(ctx, targets, out, start)
-		for i := range out {
-			out[i].Evidence = append(out[i].Evidence, "first attempt: firefox: "+first.Error())
-		}
-	}
-	if err != nil {
-		for i := range out {
-			out[i].Outcome, out[i].Err = Failed, fmt.Errorf("harness: firefox: %w", err)
-			out[i].Error, out[i].Reason = out[i].Err.Error(), "browser failed"
-			out[i].Duration = time.Since(start)
-		}
-	}
+	out, _ := dialBatchOrRetry(ctx, FirefoxID, "firefox", targets, f.dialBatch)
 	return out
 }
 
