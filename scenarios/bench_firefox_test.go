@@ -40,29 +40,6 @@ func BenchmarkFirefoxStart(b *testing.B) {
 	b.ReportMetric(float64(stop.Milliseconds())/float64(b.N), "close-ms")
 }
 
-// BenchmarkFirefoxBatch is Firefox's cost per scenario in a running
-// Firefox: one batch over the whole table per iteration (a fresh user
-// context and tab, one page, every socket), as BenchmarkBrowserBatch is
-// Chrome's.
-func BenchmarkFirefoxBatch(b *testing.B) {
-	f, err := lab.Firefox(context.Background())
-	if err != nil {
-		benchSkipMissingFirefox(b, err)
-	}
-	ins, err := lab.StartAll(context.Background(), Table)
-	defer CloseAll(ins)
-	if err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now()
-	n := 0
-	for b.Loop() {
-		DialAll(context.Background(), ins, f)
-		n++
-	}
-	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n*len(ins)), "ns/scenario")
-}
-
 func benchSkipMissingFirefox(b *testing.B, err error) {
 	b.Helper()
 	if errors.Is(err, harness.ErrNoFirefox) {

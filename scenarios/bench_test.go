@@ -121,25 +121,6 @@ func BenchmarkMatrixPhases(b *testing.B) {
 	}
 }
 
-// BenchmarkBrowserBatch is the browser's cost per scenario in a running
-// browser: one batch over the whole table per iteration (fresh context, one
-// page, every socket), reported per scenario.
-func BenchmarkBrowserBatch(b *testing.B) {
-	br := benchBrowser(b)
-	ins, err := lab.StartAll(context.Background(), Table)
-	defer CloseAll(ins)
-	if err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now()
-	n := 0
-	for b.Loop() {
-		DialAll(context.Background(), ins, br)
-		n++
-	}
-	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n*len(ins)), "ns/scenario")
-}
-
 // BenchmarkBrowserSolo is one scenario in its own fresh browser context
 // (what Dial does), for comparison with the batch.
 func BenchmarkBrowserSolo(b *testing.B) {
