@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"bufio"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -25,46 +24,12 @@ const python = "/usr/bin/python3"
 func startSnippet(t *testing.T, mode, certFile, keyFile string) int {
 	t.Helper()
 	cmd := exec.Command(python, "testdata/snippet_server.py", mode, certFile, keyFile)
-	stdin, err := cmd.StdinPipe()
+	p := testenv.StartReady(t, cmd, "READY ")
+	n, err := strconv.Atoi(p)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("snippet server (%s) printed port %q", mode, p)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if port, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-				ready <- port
-				return
-			}
-		}
-		close(ready)
-	}()
-	select {
-	case p, ok := <-ready:
-		n, err := strconv.Atoi(p)
-		if !ok || err != nil {
-			t.Fatalf("snippet server (%s) did not start: %s", mode, stderr.String())
-		}
-		return n
-	case <-time.After(30 * time.Second): // hang guard
-		t.Fatalf("snippet server (%s) not ready after 30 s: %s", mode, stderr.String())
-	}
-	return 0
+	return n
 }
 
 func needPythonWebsockets(t *testing.T) {

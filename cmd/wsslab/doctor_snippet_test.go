@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/internal/testenv"
@@ -25,35 +23,7 @@ func startArticleServer(t *testing.T, mode, certFile, keyFile string) string {
 		testenv.Missing(t, "python", errors.New("needs Debian's python3 with websockets: apt-get install -y python3-websockets ("+err.Error()+")"))
 	}
 	cmd := exec.Command(python, filepath.Join("..", "..", "doctor", "testdata", "snippet_server.py"), mode, certFile, keyFile)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if p, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-				ready <- p
-				return
-			}
-		}
-		close(ready)
-	}()
-	select {
-	case p, ok := <-ready:
-		if !ok {
-			t.Fatalf("snippet server (%s) did not start: %s", mode, stderr.String())
-		}
-		return p
-	case <-time.After(30 * time.Second): // hang guard
-		t.Fatalf("snippet server (%s) not ready: %s", mode, stderr.String())
-	}
-	return ""
+	return testenv.StartReady(t, cmd, "READY ")
 }
 
 // TestDoctorArticleSnippet: wsslab doctor --browser --json on the article's

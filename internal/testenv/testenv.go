@@ -5,7 +5,12 @@
 package testenv
 
 import (
+	"bufio"
+	"io"
+	"os/exec"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsslab/wsslab/internal/require"
 )
@@ -31,4 +36,50 @@ func Need(tb testing.TB, what string, err error) {
 	if err != nil {
 		Missing(tb, what, err)
 	}
+}
+
+// StartReady starts cmd for tb's test and waits (at most a minute, a hang
+// guard) until it prints a stdout line beginning with prefix; it returns
+// the rest of that line. The process is killed when the test ends (its
+// stdin is closed first, for servers that stop at EOF). If it exits or
+// never prints the line, tb fails with its stderr.
+func StartReady(tb testing.TB, cmd *exec.Cmd, prefix string) string {
+	tb.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+				ready <- rest
+				go io.Copy(io.Discard, stdout)
+				return
+			}
+		}
+		close(ready)
+	}()
+	select {
+	case rest, ok := <-ready:
+		if !ok {
+			cmd.Wait()
+			tb.Fatalf("%s exited before printing %q: %s", cmd.Path, prefix, stderr.String())
+		}
+		return rest
+	case <-time.After(time.Minute):
+		tb.Fatalf("%s did not print %q within a minute: %s", cmd.Path, prefix, stderr.String())
+	}
+	return ""
 }
