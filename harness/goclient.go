@@ -72,14 +72,20 @@ func (c *GoClient) Info() ClientInfo { return c.info }
 // DialAll implements Client: a few dials at once (each needs a few
 // milliseconds of CPU), results in target order.
 func (c *GoClient) DialAll(ctx context.Context, targets []Target) []Observation {
+	return DialEach(ctx, c.parallel, targets, c.Dial)
+}
+
+// DialEach is DialAll for a client that dials one target at a time: dial
+// for every target, at most parallel at once, results in target order.
+func DialEach(ctx context.Context, parallel int, targets []Target, dial func(context.Context, Target) Observation) []Observation {
 	out := make([]Observation, len(targets))
-	sem := make(chan struct{}, max(c.parallel, 1))
+	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = c.Dial(ctx, t)
+			out[i] = dial(ctx, t)
 		})
 	}
 	wg.Wait()

@@ -37,9 +37,17 @@ func wsslab(ctx context.Context, args ...string) *exec.Cmd {
 // runWsslab runs `wsslab ARGS...` to completion.
 func runWsslab(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	return runWsslabEnv(t, 2*time.Minute, nil, args...)
+}
+
+// runWsslabEnv runs `wsslab ARGS...` to completion, within timeout (a hang
+// guard), with env added to its environment.
+func runWsslabEnv(t *testing.T, timeout time.Duration, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
 	cmd := wsslab(ctx, args...)
+	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -47,22 +46,7 @@ var (
 // test's own), so that what it leaves behind can be checked.
 func runIn(t *testing.T, tmp string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := wsslab(ctx, args...)
-	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	default:
-		t.Fatalf("wsslab %s: %v", strings.Join(args, " "), err)
-	}
-	return out.String(), errb.String(), code
+	return runWsslabEnv(t, 3*time.Minute, []string{"TMPDIR=" + tmp}, args...)
 }
 
 // nothingLeft fails if a file or a process of a run is left under tmp.

@@ -75,18 +75,7 @@ func (c *OpenSSL) Info() harness.ClientInfo { return c.info }
 // DialAll implements harness.Client: one s_client per target (it has no
 // batch mode), a few at a time.
 func (c *OpenSSL) DialAll(ctx context.Context, targets []harness.Target) []harness.Observation {
-	out := make([]harness.Observation, len(targets))
-	sem := make(chan struct{}, max(c.parallel, 1))
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			out[i] = c.Dial(ctx, t)
-		})
-	}
-	wg.Wait()
-	return out
+	return harness.DialEach(ctx, c.parallel, targets, c.Dial)
 }
 
 // Command is the check for t: the article's command with -CAfile, its
