@@ -397,6 +397,13 @@ func (p Process) waitReady(ctx context.Context, sp *spawned, spec ServerSpec, ad
 	for {
 		if p.Ready == "" {
 			chain, err := probeTLS(ctx, addr, spec.Host)
+			if err == nil && len(chain) > 0 && spec.Leaf != nil && !chain[0].Equal(spec.Leaf.Cert) {
+				// What answers is not serving this row's certificate: the
+				// command ignores {fullchain}/{key}, or another process
+				// took the port before the command bound it. Either way its
+				// results would be some other certificate's.
+				return nil, fail(fmt.Sprintf("answers TLS on %s with a certificate that is not this row's (%s): serve the files it is given ({fullchain}, {key}), and let it bind {port} itself", addr, chain[0].Subject))
+			}
 			if err == nil {
 				return chain, nil
 			}

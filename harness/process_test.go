@@ -75,6 +75,11 @@ func leftovers(t *testing.T, parent string) {
 // line with what happened and its own last output, and leaves nothing.
 func TestProcessFailures(t *testing.T) {
 	py := "/usr/bin/python3"
+	// Another PKI's certificate for the same name, in certbot's layout.
+	other := t.TempDir()
+	if err := certs.WriteCertbot(other, processSpec(t, "other").Leaf); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, cmd, ready string
 		needPy           bool
@@ -94,6 +99,9 @@ while True:
 			want: []string{"speaks plain TCP, not TLS", `"220 h"`, "plain tcp greeter up"}},
 		{name: "never-ready", ready: "READY", cmd: `echo "almost" >&2; exec sleep 600`,
 			want: []string{`never printed "READY"`, "almost"}},
+		// A server that serves a certificate of its own, not the row's.
+		{name: "foreign-cert", needPy: true, cmd: `/usr/bin/python3 ` + fixtureServer(t, "python_server.py") + ` --port {port} --cert ` + other + `/fullchain.pem --key ` + other + `/privkey.pem`,
+			want: []string{"a certificate that is not this row's", "serve the files it is given"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,12 +168,19 @@ func TestServerCmdFixtures(t *testing.T) {
 			tc.need(t)
 			tmp := harness.MkdirTempFor(t, "test")
 			stdout, stderr, code := runIn(t, tmp, append([]string{"run", "--quiet", "--json", "--clients", "lax,strict"}, tc.args...)...)
-			if code != exitOK {
-				t.Fatalf("exit %d\n%s", code, stderr)
-			}
 			var rep jsonReport
-			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-				t.Fatal(err)
+			jsonErr := json.Unmarshal([]byte(stdout), &rep)
+			if code != exitOK {
+				var differ []string
+				for _, r := range rep.Results {
+					if r.Skipped == "" && r.Ungraded == "" && !r.Matched {
+						differ = append(differ, fmt.Sprintf("%s/%s: %s %q (%s), want %s", r.Scenario, r.Client, r.Outcome, r.Reason, r.Error, r.Expected))
+					}
+				}
+				t.Fatalf("exit %d\n%s\ndiffering: %s", code, stderr, strings.Join(differ, "\n  "))
+			}
+			if jsonErr != nil {
+				t.Fatal(jsonErr)
 			}
 			var raw map[string]any
 			json.Unmarshal([]byte(stdout), &raw)
