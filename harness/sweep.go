@@ -29,13 +29,18 @@ const procsFile = ".wsslab-procs"
 // into it, so that SweepStale can tell, once this process is gone (killed
 // by -timeout or SIGKILL, say), that the dir is a dead wsslab run's.
 func MkdirTemp(parent, kind string) (string, error) {
+	// The record is made before the dir: between creating the dir and
+	// writing its record a killed run leaves a dir no sweep may touch, so
+	// that window is kept to two system calls (reading /proc for the owner
+	// identity in it was measured to leave empty records behind).
+	record := owner.Self().String()
 	dir, err := os.MkdirTemp(parent, tempPrefix+kind+"-")
 	if err != nil {
 		return "", err
 	}
 	f, err := os.OpenFile(filepath.Join(dir, owner.Marker), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
-		_, err = f.WriteString(owner.Self().String())
+		_, err = f.WriteString(record)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -97,7 +102,13 @@ func SweepStale(parent string) ([]string, error) {
 		}
 		dir := filepath.Join(parent, e.Name())
 		id, err := readOwner(dir)
-		if err != nil || !id.Stale(now, 0) {
+		if err != nil {
+			if cutShort(dir, now) {
+				removed = append(removed, dir)
+			}
+			continue
+		}
+		if !id.Stale(now, 0) {
 			continue
 		}
 		KillTracked(dir)
@@ -122,6 +133,30 @@ func SweepStale(parent string) ([]string, error) {
 		removed = append(removed, dir)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// cutShortAge is how old an empty owner record must be before cutShort
+// takes it for a creation that was cut short: MkdirTemp writes the record
+// right after creating it (a live run's window is microseconds, more only
+// when its thread is preempted between the two calls).
+const cutShortAge = 2 * time.Second
+
+// cutShort removes dir when it holds nothing but an empty owner record older
+// than cutShortAge: a run killed between MkdirTemp's creating the record and
+// writing it (measured: the killed-commands test left such dirs). Nothing is
+// lost (the dir holds no data), and only a file of wsslab's own name marks
+// it; rmdir refuses a dir that is not empty.
+func cutShort(dir string, now time.Time) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 || entries[0].Name() != owner.Marker {
+		return false
+	}
+	marker := filepath.Join(dir, owner.Marker)
+	fi, err := os.Lstat(marker)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 || now.Sub(fi.ModTime()) < cutShortAge {
+		return false
+	}
+	return os.Remove(marker) == nil && os.Remove(dir) == nil
 }
 
 // removeOwned removes dir with its owner record last: a removal that fails

@@ -80,6 +80,9 @@ func (l *Lab) Browser(ctx context.Context) (*harness.Browser, error) {
 // Close stops the browser, if it started, and the lab's other clients.
 func (l *Lab) Close() {
 	l.owned.closeAll()
+	// What killed runs left that could not be swept at start yet (a dir
+	// whose creation was cut short is swept only once it is old enough).
+	defer harness.SweepStale(l.TempDir)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.browser != nil {

@@ -98,6 +98,15 @@ func TestKilledCommandsLeaveNothing(t *testing.T) {
 			}
 			if left := wsslabEntries(t, tmp); len(left) > 0 {
 				t.Errorf("left after the killed %s and a new run: %v", tc.name, left)
+				for _, d := range left { // what, and whose, for the diagnosis
+					es, _ := os.ReadDir(filepath.Join(tmp, d))
+					var names []string
+					for _, e := range es {
+						names = append(names, e.Name())
+					}
+					owner, _ := os.ReadFile(filepath.Join(tmp, d, ".wsslab-owner"))
+					t.Logf("  %s holds %v; owner record %q; killed run pid %d", d, names, owner, cmd.Process.Pid)
+				}
 			}
 			if _, err := os.Stat(notes); err != nil {
 				t.Errorf("the user's file is gone: %v", err)

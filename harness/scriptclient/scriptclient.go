@@ -200,7 +200,9 @@ func start(ctx context.Context, rt runtime, cfg Config) (_ *Process, err error) 
 	p.cmd.Dir = dir
 	p.cmd.Env = cleanEnv(env...)
 	p.cmd.Stderr = p.stderr
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own group (Close kills it whole), and it dies with this process,
+	// as the browsers do, so a killed run leaves no client running.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		return nil, fmt.Errorf("%s: %w", rt.info.ID, err)
 	}
