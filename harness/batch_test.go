@@ -101,3 +101,65 @@ func portOf(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
 }
+
+// TestBatchWarmUp: a batch of mostly failing dials makes the page open
+// warm-up sockets (WarmPath) against Chrome's WebSocket throttle; they must
+// not be anybody's observation: every dial keeps its own socket's reason and
+// evidence, in order.
+func TestBatchWarmUp(t *testing.T) {
+	testenv.Need(t, "browser", CheckBrowserTools())
+	pki, err := certs.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := certs.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := pki.Mint(certs.Request{DNSNames: []string{"app.wsslab.test"}})
+	good, _ := pki.Mint(certs.Request{DNSNames: []string{"good.wsslab.test"}})
+	bad, _ := other.Mint(certs.Request{DNSNames: []string{"bad.wsslab.test"}})
+	var targets []Target
+	want := map[int]bool{} // dial → connects
+	for i := range 14 {
+		host, leaf := "bad.wsslab.test", bad
+		if i == 6 || i == 13 {
+			host, leaf = "good.wsslab.test", good
+		}
+		s, err := NewServer(ServerConfig{Host: host, Certificate: leaf.TLSCertificate()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		targets = append(targets, Target{URL: s.URL, Addr: s.Addr, Message: "hi"})
+		want[i] = host == "good.wsslab.test"
+	}
+	b, err := StartBrowser(t.Context(), BrowserConfig{
+		Roots: []*x509.Certificate{pki.Root.Cert}, PageHost: "app.wsslab.test", PageCert: page.TLSCertificate(),
+		TempDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	before := warmSockets.Load()
+	obs := b.DialAll(context.Background(), targets)
+	if n := warmSockets.Load() - before; n < 2 {
+		t.Errorf("%d warm-up sockets for 12 failing dials, want at least 2 (one each time failures reach 4 × (successes + 1))", n)
+	}
+	for i, o := range obs {
+		ev := strings.Join(o.Evidence, "\n")
+		switch {
+		case want[i] && o.Outcome != Connected:
+			t.Errorf("dial %d: %s %q, want connected\n  %s", i, o.Outcome, o.Reason, strings.Join(o.Evidence, "\n  "))
+		case !want[i] && o.Reason != "net::ERR_CERT_AUTHORITY_INVALID":
+			t.Errorf("dial %d: %s %q, want net::ERR_CERT_AUTHORITY_INVALID\n  %s", i, o.Outcome, o.Reason, strings.Join(o.Evidence, "\n  "))
+		}
+		if c := strings.Count(ev, "Network.webSocketCreated"); c != 1 || !strings.Contains(ev, "Network.webSocketCreated "+targets[i].URL) {
+			t.Errorf("dial %d: evidence of %d sockets, want its own one (%s)\n  %s", i, c, targets[i].URL, strings.Join(o.Evidence, "\n  "))
+		}
+		if strings.Contains(ev, WarmPath) {
+			t.Errorf("dial %d: a warm-up socket in its evidence:\n  %s", i, strings.Join(o.Evidence, "\n  "))
+		}
+	}
+}

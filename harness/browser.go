@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 
 	"github.com/wsslab/wsslab/fixtures"
 )
@@ -178,6 +180,10 @@ func ServePage(host string, cert tls.Certificate) (*http.Server, string, error) 
 	}
 	page := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == WarmPath {
+				serveWarm(w, r)
+				return
+			}
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")
 			w.Write(fixtures.Page)
@@ -191,11 +197,51 @@ func ServePage(host string, cert tls.Certificate) (*http.Server, string, error) 
 	return page, "https://" + net.JoinHostPort(host, port) + "/", nil
 }
 
+// WarmPath is the page server's WebSocket endpoint that always connects.
+// Chrome delays each new WebSocket of a renderer by
+// rand(1,5) s × 2^min(pending + failed/(succeeded+1), 16) / 65536
+// (services/network/websocket_throttler.cc), so a batch of mostly failing
+// dials slows down exponentially: measured, 10 failing dials in a fresh
+// context took 120–250 ms, and in a 100-case batch single dials waited up
+// to 3 s. The page keeps failed/(succeeded+1) below 4 by opening a socket
+// to WarmPath whenever it reaches 4; those sockets are left out of every
+// observation. Only the delay changes: each target's socket, its events
+// and the page's view of it are the same.
+const WarmPath = "/wsslab-warm"
+
+var (
+	warmUpgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	// warmSockets counts the warm-up sockets served (for tests).
+	warmSockets atomic.Int64
+)
+
+// serveWarm accepts the socket and holds it until the page closes it.
+func serveWarm(w http.ResponseWriter, r *http.Request) {
+	c, err := warmUpgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	warmSockets.Add(1)
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
 // Version is the browser's product string, e.g. "Chrome/156.0.8078.79".
 func (b *Browser) Version() string { return b.version }
 
 // PageURL is the page's URL; its origin is the Origin the browser sends.
 func (b *Browser) PageURL() string { return b.pageURL }
+
+// warmURL is the page server's WarmPath as the page dials it (and as Chrome
+// names the socket in Network.webSocketCreated).
+func (b *Browser) warmURL() string {
+	return "wss://" + strings.TrimSuffix(strings.TrimPrefix(b.pageURL, "https://"), "/") + WarmPath
+}
 
 // Info implements Client. The reason is in Chrome's words: the net::ERR_…
 // DevTools reports, or Chromium's WebSocket handshake error text.
@@ -356,11 +402,15 @@ type devtools struct {
 	failed   map[string]string
 	// changed is signalled (without blocking) whenever a socket closes.
 	changed chan struct{}
+	// warm is the page's warm-up socket URL (WarmPath): its sockets are
+	// nobody's observation, so their events are dropped.
+	warm    string
+	ignored map[network.RequestID]bool
 }
 
-func newDevtools() *devtools {
+func newDevtools(warm string) *devtools {
 	return &devtools{sockets: map[network.RequestID]*socketEvents{}, changed: make(chan struct{}, 1),
-		requests: map[network.RequestID]string{}, failed: map[string]string{}}
+		requests: map[network.RequestID]string{}, failed: map[string]string{}, warm: warm, ignored: map[network.RequestID]bool{}}
 }
 
 func (d *devtools) socket(id network.RequestID) *socketEvents {
@@ -377,20 +427,33 @@ func (d *devtools) on(ev any) {
 	defer d.mu.Unlock()
 	switch ev := ev.(type) {
 	case *network.EventWebSocketCreated:
+		if d.warm != "" && ev.URL == d.warm {
+			d.ignored[ev.RequestID] = true
+			return
+		}
 		s := d.socket(ev.RequestID)
 		s.url = ev.URL
 		d.created = append(d.created, ev.RequestID)
 		s.evidence = append(s.evidence, "Network.webSocketCreated "+ev.URL)
 	case *network.EventWebSocketHandshakeResponseReceived:
+		if d.ignored[ev.RequestID] {
+			return
+		}
 		if ev.Response != nil {
 			s := d.socket(ev.RequestID)
 			s.evidence = append(s.evidence, fmt.Sprintf("Network.webSocketHandshakeResponseReceived %d %s", ev.Response.Status, ev.Response.StatusText))
 		}
 	case *network.EventWebSocketFrameError:
+		if d.ignored[ev.RequestID] {
+			return
+		}
 		s := d.socket(ev.RequestID)
 		s.frameErr = append(s.frameErr, ev.ErrorMessage)
 		s.evidence = append(s.evidence, "Network.webSocketFrameError "+ev.ErrorMessage)
 	case *network.EventWebSocketClosed:
+		if d.ignored[ev.RequestID] {
+			return
+		}
 		s := d.socket(ev.RequestID)
 		s.closed = true
 		s.evidence = append(s.evidence, "Network.webSocketClosed")
@@ -521,7 +584,7 @@ func (b *Browser) dialBatch(ctx context.Context, targets []Target, out []Observa
 	stop := context.AfterFunc(ctx, cancelTab)
 	defer stop()
 
-	dt := newDevtools()
+	dt := newDevtools(b.warmURL())
 	results, err := b.runPage(tabCtx, dt, targets)
 	if err != nil {
 		return err
@@ -592,7 +655,11 @@ func (b *Browser) runPage(tabCtx context.Context, dt *devtools, targets []Target
 	if err != nil {
 		return nil, err
 	}
-	expr := fmt.Sprintf(countSockets+"wsslabDialAll(%s, %d, %d)", js, b.cfg.Parallel, b.cfg.Timeout.Milliseconds())
+	warm, err := json.Marshal(b.warmURL())
+	if err != nil {
+		return nil, err
+	}
+	expr := fmt.Sprintf(countSockets+"wsslabDialAll(%s, %d, %d, %s)", js, b.cfg.Parallel, b.cfg.Timeout.Milliseconds(), warm)
 	res, err := chromedp.Run(tabCtx, chromedp.Evaluate[[]pageResult](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		return nil, fmt.Errorf("run page script: %w", err)
