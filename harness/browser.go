@@ -272,6 +272,32 @@ func (b *Browser) Close() {
 	})
 }
 
+// ChromiumCycle is one bare Chromium start and quit: the browser with a
+// fresh profile (in a temp dir under parent) up to its first DevTools
+// answer, then closed. It is the unit wsslab states its costs in (the
+// benchmarks' cycles metrics), measured on the same machine in the same run.
+func ChromiumCycle(parent string) (time.Duration, error) {
+	exe, err := FindChromium()
+	if err != nil {
+		return 0, err
+	}
+	dir, err := MkdirTemp(parent, "cycle")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	start := time.Now()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), AllocatorOptions(exe, filepath.Join(dir, "profile"))...)
+	ctx, cancel := chromedp.NewContext(actx)
+	err = chromedp.Do(ctx)
+	cancel()
+	cancelAlloc()
+	if err != nil {
+		return 0, fmt.Errorf("harness: chromium cycle: %w", err)
+	}
+	return time.Since(start), nil
+}
+
 // AllocatorOptions are the Chromium flags every wsslab browser runs with:
 // chromedp's defaults, headless, quiet on the closed network, plain TCP+TLS,
 // no proxy from the environment, and no sandbox when root (Chromium's

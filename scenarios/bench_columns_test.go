@@ -2,41 +2,24 @@ package scenarios
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 
 	"github.com/wsslab/wsslab/harness"
 )
 
-// chromiumCycle is one bare Chromium start and quit: the browser with a
-// fresh profile up to its first DevTools answer, then closed — the unit the
-// matrix's cost is stated in (BenchmarkMatrix's cycles metric), measured on
-// the same machine in the same run.
+// chromiumCycle is harness.ChromiumCycle for a benchmark: the unit the
+// matrix's cost is stated in (BenchmarkMatrix's cycles metric).
 func chromiumCycle(tb testing.TB) time.Duration {
 	tb.Helper()
-	exe, err := harness.FindChromium()
-	if err != nil {
+	if _, err := harness.FindChromium(); err != nil {
 		benchSkipMissing(tb.(*testing.B), err)
 	}
-	dir, err := harness.MkdirTemp("", "bench")
+	d, err := harness.ChromiumCycle("")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	start := time.Now()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), harness.AllocatorOptions(exe, filepath.Join(dir, "profile"))...)
-	ctx, cancel := chromedp.NewContext(actx)
-	err = chromedp.Do(ctx)
-	cancel()
-	cancelAlloc()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return time.Since(start)
+	return d
 }
 
 // BenchmarkChromiumCycle is a bare Chromium start+quit (see chromiumCycle).
