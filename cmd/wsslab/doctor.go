@@ -366,7 +366,8 @@ func printReport(w io.Writer, r *doctor.Report, firefox *doctor.FirefoxResult) {
 		if f := firefox; f != nil {
 			switch {
 			case f.Skipped != "":
-				browserLine(w, "firefox", "skipped", f.Skipped)
+				// The Note on stderr says why, in full (JSON: skipped).
+				browserLine(w, "firefox", "skipped", "see the Note on stderr")
 			default:
 				same := "differs from Chrome's prediction"
 				if *f.SameVerdict {

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wsslab/wsslab/certs"
+	"github.com/wsslab/wsslab/doctor"
+	"github.com/wsslab/wsslab/harness"
+	"github.com/wsslab/wsslab/internal/testenv"
+)
+
+// needFirefox skips (fails under CI=true) without Firefox or certutil.
+func needFirefox(t *testing.T) {
+	t.Helper()
+	testenv.Need(t, "firefox", harness.CheckFirefoxTools())
+}
+
+// plainWSPort serves plain ws:// (no TLS) on a loopback port: the
+// article's server with ssl=None.
+func plainWSPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: harness.EchoHandler(harness.ServerOptions{}, &harness.Recorder{}), ErrorLog: log.New(io.Discard, "", 0)}
+	t.Cleanup(func() { srv.Close() })
+	go srv.Serve(ln)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// doctorReport is the part of --json's report the Firefox tests read.
+type doctorReport struct {
+	Schema     int `json:"schema"`
+	Prediction struct {
+		Verdict  string `json:"verdict"`
+		NetError string `json:"net_error"`
+	} `json:"prediction"`
+	Observed *struct {
+		Version  string `json:"version"`
+		Verdict  string `json:"verdict"`
+		NetError string `json:"net_error"`
+		Agrees   bool   `json:"agrees"`
+	} `json:"observed"`
+	ObservedFirefox *struct {
+		Version     string   `json:"version"`
+		Verdict     string   `json:"verdict"`
+		Outcome     string   `json:"outcome"`
+		Reason      string   `json:"reason"`
+		Origin      string   `json:"origin"`
+		SameVerdict *bool    `json:"same_verdict_as_prediction"`
+		Skipped     string   `json:"skipped"`
+		Evidence    []string `json:"evidence"`
+	} `json:"observed_firefox"`
+}
+
+// TestDoctorBrowserFirefox: --browser dials with real Chromium and real
+// Firefox and prints one line for each. Every expected Firefox reason is
+// what Firefox ESR 153.8 really did (its NSS code from BiDi's
+// network.fetchError); exit codes follow Chrome.
+func TestDoctorBrowserFirefox(t *testing.T) {
+	needBrowser(t)
+	needFirefox(t)
+	l := newDoctorLab(t)
+	valid := certs.Request{DNSNames: []string{"ok.wsslab.test"}}
+	cases := []struct {
+		name string
+		args func(t *testing.T) []string
+		code int
+		// chrome and firefox are the text lines wanted.
+		chrome, firefox string
+	}{
+		{"valid", func(t *testing.T) []string {
+			return l.serve(t, "ok.wsslab.test", valid, harness.ServerOptions{})
+		}, exitOK, "  chrome     connects (agrees with the prediction)", "  firefox    connects (same verdict as Chrome's prediction)"},
+		{"self-signed", func(t *testing.T) []string {
+			return l.serve(t, "ok.wsslab.test", certs.Request{DNSNames: []string{"ok.wsslab.test"}, Defects: []certs.Defect{certs.SelfSigned}}, harness.ServerOptions{})
+		}, exitMismatch, "  chrome     fails: net::ERR_CERT_AUTHORITY_INVALID (agrees with the prediction)",
+			"  firefox    fails: MOZILLA_PKIX_ERROR_SELF_SIGNED_CERT (same verdict as Chrome's prediction)"},
+		// A CA-issued chain whose root neither browser trusts (no --ca).
+		{"root-not-trusted", func(t *testing.T) []string {
+			return l.serve(t, "ok.wsslab.test", valid, harness.ServerOptions{})[2:]
+		}, exitMismatch, "  chrome     fails: net::ERR_CERT_AUTHORITY_INVALID (agrees with the prediction)",
+			"  firefox    fails: SEC_ERROR_UNKNOWN_ISSUER (same verdict as Chrome's prediction)"},
+		// The article's server: ssl=None serves ws:// where the page dials wss://.
+		{"plain-ws-behind-wss", func(t *testing.T) []string {
+			return []string{"--timeout", "3s", "wss://127.0.0.1:" + plainWSPort(t) + "/"}
+		}, exitMismatch, "  chrome     fails: net::ERR_SSL_PROTOCOL_ERROR (agrees with the prediction)",
+			"  firefox    fails: SSL_ERROR_RX_RECORD_TOO_LONG (same verdict as Chrome's prediction)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := doctorRun(t, append([]string{"--browser"}, c.args(t)...)...)
+			if code != c.code || !strings.Contains(out, c.chrome+"\n") || !strings.Contains(out, c.firefox+"\n") || errOut != "" {
+				t.Errorf("exit %d (want %d), want lines %q and %q, no stderr:\n%s%s", code, c.code, c.chrome, c.firefox, out, errOut)
+			}
+			if !strings.Contains(out, "Real browsers (Chrome/") || !strings.Contains(out, ", Firefox/") {
+				t.Errorf("no versions line:\n%s", out)
+			}
+			for _, line := range strings.Split(out, "\n") {
+				if strings.HasPrefix(line, "  chrome ") || strings.HasPrefix(line, "  firefox ") || strings.HasPrefix(line, "Real browsers") {
+					if len(line) >= 120 {
+						t.Errorf("line of %d columns: %q", len(line), line)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDoctorBrowserFirefoxJSON: --json has observed_firefox beside
+// observed (schema stays 2: a field was added), with Firefox's reason and
+// whether its verdict is the one predicted for Chrome.
+func TestDoctorBrowserFirefoxJSON(t *testing.T) {
+	needBrowser(t)
+	needFirefox(t)
+	l := newDoctorLab(t)
+	args := l.serve(t, "ok.wsslab.test", certs.Request{DNSNames: []string{"ok.wsslab.test"}, Defects: []certs.Defect{certs.SelfSigned}}, harness.ServerOptions{})
+	code, out, errOut := doctorRun(t, append([]string{"--browser", "--json"}, args...)...)
+	var rep doctorReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("exit %d, not JSON: %v\n%s%s", code, err, out, errOut)
+	}
+	f := rep.ObservedFirefox
+	if code != exitMismatch || rep.Schema != 2 || rep.Observed == nil || !rep.Observed.Agrees || f == nil {
+		t.Fatalf("exit %d, schema %d, observed %+v, observed_firefox %+v\n%s", code, rep.Schema, rep.Observed, f, errOut)
+	}
+	if !strings.HasPrefix(f.Version, "Firefox/") || f.Verdict != "fails" || f.Outcome != string(harness.CertUntrusted) ||
+		f.Reason != "MOZILLA_PKIX_ERROR_SELF_SIGNED_CERT" || f.SameVerdict == nil || !*f.SameVerdict || f.Skipped != "" ||
+		f.Origin != doctor.DefaultOrigin || !slices.ContainsFunc(f.Evidence, func(e string) bool { return strings.Contains(e, "network.fetchError") }) {
+		t.Errorf("observed_firefox = %+v", f)
+	}
+	// The keys, in order: observed_firefox right after observed.
+	if i, j := strings.Index(out, `"observed":`), strings.Index(out, `"observed_firefox":`); i < 0 || j < i {
+		t.Errorf("observed_firefox does not follow observed:\n%s", out)
+	}
+}
+
+// TestDoctorBrowserFirefoxSkips: when Firefox cannot dial as Chrome does,
+// one Note says why and Chrome still runs: --resolve to another address
+// than 127.0.0.1, and no Firefox installed. An --origin on the endpoint's
+// own port is served to Firefox at doctor's page host, with a Note.
+func TestDoctorBrowserFirefoxSkips(t *testing.T) {
+	needBrowser(t)
+	needFirefox(t)
+	l := newDoctorLab(t)
+	leaf, err := l.pki.Mint(certs.Request{DNSNames: []string{"ok.wsslab.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("resolve-127.0.0.2", func(t *testing.T) {
+		s, err := harness.NewServer(harness.ServerConfig{Host: "ok.wsslab.test", Listen: "127.0.0.2:0", Certificate: leaf.TLSCertificate()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		code, out, errOut := doctorRun(t, "--browser", "--ca", l.root, "--no-system-roots", "--timeout", "3s",
+			"--resolve", fmt.Sprintf("ok.wsslab.test:%d:127.0.0.2", s.Port()), fmt.Sprintf("wss://ok.wsslab.test:%d/", s.Port()))
+		note := fmt.Sprintf("Note: --browser: Firefox skipped: --resolve ok.wsslab.test:%d:127.0.0.2 maps to 127.0.0.2, and wsslab's Firefox can send names only to 127.0.0.1", s.Port())
+		if code != exitOK || !strings.Contains(out, "  chrome     connects (agrees with the prediction)\n") ||
+			!strings.Contains(out, "  firefox    skipped (see the Note on stderr)\n") || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, note) {
+			t.Errorf("exit %d, want 0, Chrome connecting, one note %q:\n%s%s", code, note, out, errOut)
+		}
+	})
+	t.Run("not-installed", func(t *testing.T) {
+		t.Setenv("WSSLAB_FIREFOX", "/nonexistent/firefox-esr")
+		args := l.serveCert(t, "ok.wsslab.test", leaf.TLSCertificate(), harness.ServerOptions{})
+		code, out, errOut := doctorRun(t, append([]string{"--browser"}, args...)...)
+		if code != exitOK || !strings.Contains(out, "  chrome     connects (agrees with the prediction)\n") ||
+			strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "Note: --browser: Firefox not installed (") ||
+			!strings.Contains(errOut, "apt-get install -y --no-install-recommends firefox-esr") {
+			t.Errorf("exit %d, want 0, Chrome connecting, one not-installed note:\n%s%s", code, out, errOut)
+		}
+	})
+	t.Run("origin-on-endpoint-port", func(t *testing.T) {
+		// The server accepts the front end's origin on any port.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		echo := harness.EchoHandler(harness.ServerOptions{}, &harness.Recorder{})
+		srv := &http.Server{ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o := r.Header.Get("Origin"); !strings.HasPrefix(o, "https://front.wsslab.test") {
+				http.Error(w, "origin "+o+" not allowed", http.StatusForbidden)
+				return
+			}
+			echo.ServeHTTP(w, r)
+		})}
+		go srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}}))
+		t.Cleanup(func() { srv.Close() })
+		origin := fmt.Sprintf("https://front.wsslab.test:%d", port)
+		code, out, errOut := doctorRun(t, "--browser", "--origin", origin, "--ca", l.root, "--no-system-roots", "--timeout", "3s",
+			"--resolve", fmt.Sprintf("ok.wsslab.test:%d:127.0.0.1", port), fmt.Sprintf("wss://ok.wsslab.test:%d/", port))
+		note := fmt.Sprintf("Note: --browser: Firefox sends a different Origin, https://%s:", doctor.PageHost)
+		if code != exitOK || !strings.Contains(out, "  chrome     connects (agrees with the prediction)\n") ||
+			!strings.Contains(out, "  firefox    fails: HTTP 403 (differs from Chrome's prediction)\n") ||
+			strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, note) || !strings.Contains(errOut, origin) {
+			t.Errorf("exit %d, want 0, Chrome connecting, Firefox refused, one note %q:\n%s%s", code, note, out, errOut)
+		}
+	})
+}
