@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -8,9 +10,13 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wsslab/wsslab/certs"
 	"github.com/wsslab/wsslab/doctor"
@@ -209,4 +215,80 @@ func TestDoctorBrowserFirefoxSkips(t *testing.T) {
 			t.Errorf("exit %d, want 0, Chrome connecting, Firefox refused, one note %q:\n%s%s", code, note, out, errOut)
 		}
 	})
+}
+
+// TestDoctorBrowserInterruptFirefox: SIGINT while Firefox starts, and once
+// it listens for BiDi (doctor waits on a server that never answers), ends
+// doctor with 130 and leaves nothing: no temp dir, no Chromium or Firefox
+// process in its TMPDIR.
+func TestDoctorBrowserInterruptFirefox(t *testing.T) {
+	needBrowser(t)
+	needFirefox(t)
+	for _, c := range []struct {
+		name string
+		// marker is the file in Firefox's temp dir that must exist first.
+		marker string
+	}{
+		{"starting", ".wsslab-procs"},
+		{"started", filepath.Join("profile", "WebDriverBiDiServer.json")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tmp, err := os.MkdirTemp("", "interrupttest-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(tmp) })
+			release := make(chan struct{})
+			t.Cleanup(func() { close(release) })
+			port := listen(t, func(net.Conn) { <-release })
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			cmd := wsslab(ctx, "doctor", "--browser", "--timeout", "60s", "wss://127.0.0.1:"+port+"/")
+			cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			// Both browsers have recorded their process groups.
+			running := func() bool {
+				ff, _ := filepath.Glob(filepath.Join(tmp, "wsslab-firefox-*", c.marker))
+				all, _ := filepath.Glob(filepath.Join(tmp, "wsslab-*", ".wsslab-procs"))
+				return len(ff) == 1 && len(all) == 2
+			}
+			deadline := time.Now().Add(time.Minute)
+			for !running() && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !running() {
+				es, _ := os.ReadDir(tmp)
+				t.Fatalf("Chromium and Firefox did not both start within a minute: %v\n%s", es, errb.String())
+			}
+			cmd.Process.Signal(syscall.SIGINT)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("doctor still running 30 s after SIGINT")
+			}
+			if got := cmd.ProcessState.ExitCode(); got != exitInterrupted {
+				t.Errorf("exit %d, want %d; stderr %q", got, exitInterrupted, errb.String())
+			}
+			oneErrorLine(t, errb.String(), "interrupted")
+			if es, _ := os.ReadDir(tmp); len(es) > 0 {
+				var names []string
+				for _, e := range es {
+					names = append(names, e.Name())
+				}
+				t.Errorf("left in TMPDIR after SIGINT: %v", names)
+			}
+			if using := harness.ProcessesUsing(tmp); len(using) > 0 {
+				t.Errorf("processes left using %s: %v", tmp, using)
+			}
+		})
+	}
 }
