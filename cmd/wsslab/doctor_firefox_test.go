@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,6 +29,18 @@ import (
 func needFirefox(t *testing.T) {
 	t.Helper()
 	testenv.Need(t, "firefox", harness.CheckFirefoxTools())
+}
+
+// withoutFirefoxNote drops the Note --browser prints when Firefox is not
+// installed, for tests of Chrome's side.
+func withoutFirefoxNote(stderr string) string {
+	var keep []string
+	for _, line := range strings.SplitAfter(stderr, "\n") {
+		if !strings.HasPrefix(line, "Note: --browser: Firefox not installed (") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "")
 }
 
 // plainWSPort serves plain ws:// (no TLS) on a loopback port: the
@@ -188,26 +201,50 @@ func TestDoctorBrowserFirefoxSkips(t *testing.T) {
 			t.Errorf("exit %d, want 0, Chrome connecting, one not-installed note:\n%s%s", code, out, errOut)
 		}
 	})
-	t.Run("origin-on-endpoint-port", func(t *testing.T) {
-		// The server accepts the front end's origin on any port.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	// The server accepts the front end's origin on any port, and records
+	// which Origin Firefox sent.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	echo := harness.EchoHandler(harness.ServerOptions{}, &harness.Recorder{})
+	var mu sync.Mutex
+	var firefoxOrigins []string
+	srv := &http.Server{ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o := r.Header.Get("Origin")
+		if strings.Contains(r.UserAgent(), "Firefox/") {
+			mu.Lock()
+			firefoxOrigins = append(firefoxOrigins, o)
+			mu.Unlock()
 		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		echo := harness.EchoHandler(harness.ServerOptions{}, &harness.Recorder{})
-		srv := &http.Server{ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if o := r.Header.Get("Origin"); !strings.HasPrefix(o, "https://front.wsslab.test") {
-				http.Error(w, "origin "+o+" not allowed", http.StatusForbidden)
-				return
-			}
-			echo.ServeHTTP(w, r)
-		})}
-		go srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}}))
-		t.Cleanup(func() { srv.Close() })
+		if !strings.HasPrefix(o, "https://front.wsslab.test") {
+			http.Error(w, "origin "+o+" not allowed", http.StatusForbidden)
+			return
+		}
+		echo.ServeHTTP(w, r)
+	})}
+	go srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}}))
+	t.Cleanup(func() { srv.Close() })
+	originArgs := []string{"--ca", l.root, "--no-system-roots", "--timeout", "3s",
+		"--resolve", fmt.Sprintf("ok.wsslab.test:%d:127.0.0.1", port), fmt.Sprintf("wss://ok.wsslab.test:%d/", port)}
+	t.Run("origin", func(t *testing.T) {
+		// Firefox's page is at https://front.wsslab.test (port 443 moved to
+		// the page server), so Firefox sends exactly that Origin.
+		code, out, errOut := doctorRun(t, append([]string{"--browser", "--origin", "https://front.wsslab.test"}, originArgs...)...)
+		mu.Lock()
+		got := slices.Clone(firefoxOrigins)
+		firefoxOrigins = nil
+		mu.Unlock()
+		if code != exitOK || !strings.Contains(out, "  chrome     connects (agrees with the prediction)\n") ||
+			!strings.Contains(out, "  firefox    connects (same verdict as Chrome's prediction)\n") || errOut != "" ||
+			!slices.Equal(got, []string{"https://front.wsslab.test"}) {
+			t.Errorf("exit %d, want 0, both connecting, no note, Firefox's Origin https://front.wsslab.test (got %q):\n%s%s", code, got, out, errOut)
+		}
+	})
+	t.Run("origin-on-endpoint-port", func(t *testing.T) {
 		origin := fmt.Sprintf("https://front.wsslab.test:%d", port)
-		code, out, errOut := doctorRun(t, "--browser", "--origin", origin, "--ca", l.root, "--no-system-roots", "--timeout", "3s",
-			"--resolve", fmt.Sprintf("ok.wsslab.test:%d:127.0.0.1", port), fmt.Sprintf("wss://ok.wsslab.test:%d/", port))
+		code, out, errOut := doctorRun(t, append([]string{"--browser", "--origin", origin}, originArgs...)...)
 		note := fmt.Sprintf("Note: --browser: Firefox sends a different Origin, https://%s:", doctor.PageHost)
 		if code != exitOK || !strings.Contains(out, "  chrome     connects (agrees with the prediction)\n") ||
 			!strings.Contains(out, "  firefox    fails: HTTP 403 (differs from Chrome's prediction)\n") ||
