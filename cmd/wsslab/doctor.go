@@ -45,12 +45,19 @@ names, dates, keys, TLS versions, the WebSocket upgrade with and without an
 Origin header. Prints what Chrome will do (connects, or the exact net::ERR_...)
 and each finding with its fix.
 
+--browser also dials with real headless Chromium and Firefox and prints one
+line per browser: Chrome's real verdict (agreeing with the prediction or not)
+and Firefox's, with its own reason (an NSS code such as
+SEC_ERROR_UNKNOWN_ISSUER). A Note says when Firefox is skipped (not
+installed, or --resolve sends a name elsewhere than 127.0.0.1).
+
 --timeout bounds the whole examination, not each step: every dial, handshake,
 fetch and read shares it, so doctor ends within about --timeout.
 
-Exit status: 0 Chrome would connect, 1 it would not, 2 doctor could not
-examine the endpoint (bad input, refused, unreachable, no answer in time),
-130 interrupted (SIGINT), 143 terminated (SIGTERM).
+Exit status: 0 Chrome would connect (with --browser: real Chrome did), 1 it
+would not, 2 doctor could not examine the endpoint (bad input, refused,
+unreachable, no answer in time), 130 interrupted (SIGINT), 143 terminated
+(SIGTERM).
 
 Flags:
 `
@@ -65,10 +72,10 @@ func doctorFlagSet(o *doctorFlags) *flag.FlagSet {
 	fs.Var(&o.resolves, "resolve", "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, like curl (repeatable); SNI and name checks still use HOST")
 	fs.Var(&o.protos, "subprotocol", "offer this WebSocket subprotocol, as new WebSocket(url, [proto]) does (repeatable)")
 	fs.Var(&o.cookies, "cookie", "send this `NAME=VALUE` cookie with the handshake, as a browser holding it would (repeatable)")
-	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "limit for the whole examination (1ms to 5m); --browser adds Chromium's own dial to it")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "limit for the whole examination (1ms to 5m); --browser adds the browsers' own dial to it")
 	fs.IntVar(&o.warnDays, "warn-days", doctor.WarnDays, "warn when the certificate expires within this many days")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
-	fs.BoolVar(&o.browser, "browser", false, "also dial with real headless Chromium (its built-in roots plus --ca) and show its verdict")
+	fs.BoolVar(&o.browser, "browser", false, "also dial with real headless Chromium and Firefox (each its built-in roots plus --ca) and show their verdicts")
 	fs.BoolVar(&o.noSystem, "no-system-roots", false, "trust only --ca roots (as a browser with an empty root store)")
 	fs.StringVar(&o.origin, "origin", doctor.DefaultOrigin, "Origin header of the page that opens the socket")
 	return fs
