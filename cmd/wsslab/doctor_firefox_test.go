@@ -116,6 +116,14 @@ func TestDoctorBrowserFirefox(t *testing.T) {
 			return []string{"--timeout", "3s", "wss://127.0.0.1:" + plainWSPort(t) + "/"}
 		}, exitMismatch, "  chrome     fails: net::ERR_SSL_PROTOCOL_ERROR (agrees with the prediction)",
 			"  firefox    fails: SSL_ERROR_RX_RECORD_TOO_LONG (same verdict as Chrome's prediction)"},
+		// ws:// to a TLS port, from doctor's https page (loopback is no
+		// mixed content for either browser).
+		{"tls-behind-ws", func(t *testing.T) []string {
+			args := l.serve(t, "ok.wsslab.test", valid, harness.ServerOptions{})
+			u := args[len(args)-1]
+			return []string{"--timeout", "3s", "ws://127.0.0.1:" + u[strings.LastIndex(u, ":")+1:]}
+		}, exitMismatch, "  chrome     fails: Unexpected response code: 400 (agrees with the prediction)",
+			"  firefox    fails: HTTP 400 (same verdict as Chrome's prediction)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
