@@ -337,3 +337,17 @@ func TestDoctorBrowserInterruptFirefox(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserLineWidth: a browser's line stays under 120 columns; a comment
+// that does not fit goes on the next line.
+func TestBrowserLineWidth(t *testing.T) {
+	var b bytes.Buffer
+	browserLine(&b, "chrome", "fails: net::ERR_CERT_COMMON_NAME_INVALID", "DISAGREES with the prediction: doctor's model is wrong here, please report it")
+	browserLine(&b, "firefox", "fails: SEC_ERROR_UNKNOWN_ISSUER", "same verdict as Chrome's prediction")
+	want := "  chrome     fails: net::ERR_CERT_COMMON_NAME_INVALID\n" +
+		"             (DISAGREES with the prediction: doctor's model is wrong here, please report it)\n" +
+		"  firefox    fails: SEC_ERROR_UNKNOWN_ISSUER (same verdict as Chrome's prediction)\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
