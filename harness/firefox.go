@@ -71,6 +71,12 @@ type FirefoxConfig struct {
 	// so the same Origin, as Chrome's).
 	PageHost string
 	PageCert tls.Certificate
+	// PageOrigin, when set ("https://HOST" or "https://HOST:PORT"), is the
+	// origin the page is loaded from instead of https://PageHost:PORT, as
+	// BrowserConfig.PageOrigin: network.socket.forcePort sends PORT (443
+	// when absent) to the page server's port. That pref remaps the port for
+	// every host, so no target may use PORT. PageCert must be for HOST.
+	PageOrigin string
 	// Timeout bounds one dial (default 10s).
 	Timeout time.Duration
 	// Parallel is how many sockets a batch has connecting at once (default
@@ -235,11 +241,26 @@ func StartFirefox(ctx context.Context, cfg FirefoxConfig) (_ *Firefox, err error
 	if err := InstallRoots(profile, dir, cfg.Roots); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(profile, "user.js"), []byte(UserJS()), 0o600); err != nil {
-		return nil, fmt.Errorf("harness: firefox user.js: %w", err)
-	}
 	if f.page, f.pageURL, err = ServePage(cfg.PageHost, cfg.PageCert); err != nil {
 		return nil, err
+	}
+	userJS := UserJS()
+	if o := strings.TrimSuffix(cfg.PageOrigin, "/"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+			return nil, fmt.Errorf("harness: firefox: PageOrigin %q: want https://HOST[:PORT]", o)
+		}
+		from := u.Port()
+		if from == "" {
+			from = "443"
+		}
+		pu, _ := url.Parse(f.pageURL)
+		f.pageURL = o + "/"
+		// Only the port moves: the host still goes to 127.0.0.1.
+		userJS += fmt.Sprintf("user_pref(%q, %q);\n", "network.socket.forcePort", from+"="+pu.Port())
+	}
+	if err := os.WriteFile(filepath.Join(profile, "user.js"), []byte(userJS), 0o600); err != nil {
+		return nil, fmt.Errorf("harness: firefox user.js: %w", err)
 	}
 
 	cmd := exec.Command(exe, "--headless", "--no-remote", "--profile", profile, "--remote-debugging-port", "0")

@@ -45,12 +45,19 @@ names, dates, keys, TLS versions, the WebSocket upgrade with and without an
 Origin header. Prints what Chrome will do (connects, or the exact net::ERR_...)
 and each finding with its fix.
 
+--browser also dials with real headless Chromium and Firefox and prints one
+line per browser: Chrome's real verdict (agreeing with the prediction or not)
+and Firefox's, with its own reason (an NSS code such as
+SEC_ERROR_UNKNOWN_ISSUER). A Note says when Firefox is skipped (not
+installed, or --resolve sends a name elsewhere than 127.0.0.1).
+
 --timeout bounds the whole examination, not each step: every dial, handshake,
 fetch and read shares it, so doctor ends within about --timeout.
 
-Exit status: 0 Chrome would connect, 1 it would not, 2 doctor could not
-examine the endpoint (bad input, refused, unreachable, no answer in time),
-130 interrupted (SIGINT), 143 terminated (SIGTERM).
+Exit status: 0 Chrome would connect (with --browser: real Chrome did), 1 it
+would not, 2 doctor could not examine the endpoint (bad input, refused,
+unreachable, no answer in time), 130 interrupted (SIGINT), 143 terminated
+(SIGTERM).
 
 Flags:
 `
@@ -65,10 +72,10 @@ func doctorFlagSet(o *doctorFlags) *flag.FlagSet {
 	fs.Var(&o.resolves, "resolve", "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, like curl (repeatable); SNI and name checks still use HOST")
 	fs.Var(&o.protos, "subprotocol", "offer this WebSocket subprotocol, as new WebSocket(url, [proto]) does (repeatable)")
 	fs.Var(&o.cookies, "cookie", "send this `NAME=VALUE` cookie with the handshake, as a browser holding it would (repeatable)")
-	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "limit for the whole examination (1ms to 5m); --browser adds Chromium's own dial to it")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "limit for the whole examination (1ms to 5m); --browser adds the browsers' own dial to it")
 	fs.IntVar(&o.warnDays, "warn-days", doctor.WarnDays, "warn when the certificate expires within this many days")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
-	fs.BoolVar(&o.browser, "browser", false, "also dial with real headless Chromium (its built-in roots plus --ca) and show its verdict")
+	fs.BoolVar(&o.browser, "browser", false, "also dial with real headless Chromium and Firefox (each its built-in roots plus --ca) and show their verdicts")
 	fs.BoolVar(&o.noSystem, "no-system-roots", false, "trust only --ca roots (as a browser with an empty root store)")
 	fs.StringVar(&o.origin, "origin", doctor.DefaultOrigin, "Origin header of the page that opens the socket")
 	return fs
@@ -188,7 +195,12 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	var bc *doctor.BrowserCheck
+	var ff *firefoxStart
 	if o.browser {
+		// Firefox starts beside Chromium (each takes seconds), when it can
+		// dial as Chrome does; otherwise one Note says why not.
+		ff = startFirefoxCheck(ctx, stderr, url, &o, cfg)
+		defer ff.close()
 		bc, err = doctor.StartBrowserCheck(ctx, cfg.Private, cfg.Resolve, o.timeout+5*time.Second, o.origin)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -218,11 +230,19 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, examineErrorLine(err))
 		return exitUsage
 	}
+	var firefox *doctor.FirefoxResult
 	if bc != nil {
 		if strings.HasPrefix(rep.URL, "https://") {
 			fmt.Fprintln(stderr, "Note: --browser dials WebSocket URLs only; skipped for https://")
 		} else {
+			// Both browsers dial at once; each has its own page and state.
+			ffDone := make(chan struct{})
+			go func() {
+				defer close(ffDone)
+				firefox = ff.dial(ctx, stderr, rep, cfg.Subprotocols, bc.Origin())
+			}()
 			rep.Observed = bc.Dial(ctx, rep, cfg.Subprotocols)
+			<-ffDone
 			if ctx.Err() != nil {
 				return interrupted()
 			}
@@ -231,12 +251,12 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if o.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := enc.Encode(doctorJSON{rep, firefox}); err != nil {
 			fmt.Fprintln(stderr, "ERROR: doctor: "+err.Error())
 			return exitUsage
 		}
 	} else {
-		printReport(stdout, rep)
+		printReport(stdout, rep, firefox)
 	}
 	verdict := rep.Prediction.Verdict
 	if rep.Observed != nil {
@@ -255,7 +275,7 @@ func oneLine(s string) string {
 	return s
 }
 
-func printReport(w io.Writer, r *doctor.Report) {
+func printReport(w io.Writer, r *doctor.Report, firefox *doctor.FirefoxResult) {
 	fmt.Fprintf(w, "wsslab doctor %s\n", r.URL)
 	addr := r.Address
 	if r.SNI != "" {
@@ -340,11 +360,29 @@ func printReport(w io.Writer, r *doctor.Report) {
 		fmt.Fprintf(w, "  console: %s\n", r.Prediction.Console)
 	}
 	if c := r.Observed; c != nil {
+		versions := c.Version
+		if firefox != nil && firefox.Version != "" {
+			versions += ", " + firefox.Version
+		}
+		fmt.Fprintf(w, "Real browsers (%s):\n", versions)
 		agree := "agrees with the prediction"
 		if !c.Agrees {
 			agree = "DISAGREES with the prediction: doctor's model is wrong here, please report it"
 		}
-		fmt.Fprintf(w, "Chrome (real, %s): %s — %s\n", c.Version, verdictLine(c.Verdict, c.NetError, c.Outcome), agree)
+		browserLine(w, "chrome", observedLine(c.Verdict, c.NetError, c.Outcome), agree)
+		if f := firefox; f != nil {
+			switch {
+			case f.Skipped != "":
+				// The Note on stderr says why, in full (JSON: skipped).
+				browserLine(w, "firefox", "skipped", "see the Note on stderr")
+			default:
+				same := "differs from Chrome's prediction"
+				if *f.SameVerdict {
+					same = "same verdict as Chrome's prediction"
+				}
+				browserLine(w, "firefox", observedLine(f.Verdict, f.Reason, f.Outcome), same)
+			}
+		}
 	}
 	if len(r.Findings) > 0 {
 		fmt.Fprintln(w)
@@ -399,9 +437,118 @@ func verdictLine(verdict, netErr string, o harness.Outcome) string {
 	return "fails with " + netErr
 }
 
+// observedLine is a real browser's verdict: "connects", "fails: REASON".
+func observedLine(verdict, reason string, o harness.Outcome) string {
+	if verdict == "connects" {
+		return "connects"
+	}
+	if reason == "" {
+		return "fails (" + string(o) + ")"
+	}
+	return "fails: " + reason
+}
+
+// browserLine prints one browser's line, its comment on the next line when
+// both would not fit in 119 columns.
+func browserLine(w io.Writer, name, verdict, comment string) {
+	line := fmt.Sprintf("  %-10s %s (%s)", name, verdict, comment)
+	if len(line) < 120 {
+		fmt.Fprintln(w, line)
+		return
+	}
+	fmt.Fprintf(w, "  %-10s %s\n             (%s)\n", name, verdict, comment)
+}
+
 func orNone(s string) string {
 	if s == "" {
 		return "none"
 	}
 	return s
+}
+
+// doctorJSON is --json's report: doctor.Report's fields, then
+// observed_firefox (what real Firefox did, or why it was skipped) when
+// --browser ran. Adding the field kept the schema at 2.
+type doctorJSON struct {
+	*doctor.Report
+	ObservedFirefox *doctor.FirefoxResult `json:"observed_firefox,omitempty"`
+}
+
+// firefoxStart is Firefox starting beside Chromium for --browser; nil when
+// it does not run (a Note said why).
+type firefoxStart struct {
+	done chan struct{}
+	fc   *doctor.FirefoxCheck
+	err  error
+	why  string // why Firefox's Origin is not Chrome's, when it is not
+	skip string // set before the start: why Firefox does not run
+}
+
+// startFirefoxCheck starts Firefox in the background, or prints the one
+// Note saying why it does not run and returns a firefoxStart that says
+// skipped.
+func startFirefoxCheck(ctx context.Context, stderr io.Writer, url string, o *doctorFlags, cfg doctor.Config) *firefoxStart {
+	if strings.HasPrefix(url, "https://") {
+		// --browser dials WebSocket URLs only: nothing to start.
+		return nil
+	}
+	s := &firefoxStart{done: make(chan struct{})}
+	if err := harness.CheckFirefoxTools(); err != nil {
+		s.skip = "Firefox not installed (" + oneLine(err.Error()) + ")"
+		fmt.Fprintln(stderr, "Note: --browser: "+s.skip+"; Chrome only")
+		close(s.done)
+		return s
+	}
+	if why := doctor.FirefoxSkip(ctx, url, cfg.Resolve); why != "" {
+		s.skip = "Firefox skipped: " + why
+		fmt.Fprintln(stderr, "Note: --browser: "+s.skip+"; Chrome only")
+		close(s.done)
+		return s
+	}
+	pageOrigin, why := doctor.FirefoxPageOrigin(o.origin, url)
+	s.why = why
+	go func() {
+		defer close(s.done)
+		s.fc, s.err = doctor.StartFirefoxCheck(ctx, cfg.Private, o.timeout+5*time.Second, pageOrigin)
+	}()
+	return s
+}
+
+// dial waits for Firefox and dials with it; the result says skipped (and a
+// Note why) when Firefox did not start.
+func (s *firefoxStart) dial(ctx context.Context, stderr io.Writer, rep *doctor.Report, protos []string, chromeOrigin string) *doctor.FirefoxResult {
+	if s == nil {
+		return nil
+	}
+	<-s.done
+	if s.skip != "" {
+		return &doctor.FirefoxResult{Skipped: s.skip}
+	}
+	if s.err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		skip := "Firefox skipped: cannot start Firefox: " + oneLine(s.err.Error())
+		fmt.Fprintln(stderr, "Note: --browser: "+skip+"; Chrome only")
+		return &doctor.FirefoxResult{Skipped: skip}
+	}
+	if o := s.fc.Origin(); o != chromeOrigin {
+		why := s.why
+		if why == "" {
+			why = "doctor could not serve its page at Chrome's origin"
+		}
+		fmt.Fprintf(stderr, "Note: --browser: Firefox sends a different Origin, %s, than Chrome's %s: %s\n", o, chromeOrigin, why)
+	}
+	return s.fc.Dial(ctx, rep, protos)
+}
+
+// close stops Firefox, waiting for a start still under way.
+func (s *firefoxStart) close() {
+	if s == nil {
+		return
+	}
+	<-s.done
+	if s.fc != nil {
+		s.fc.Close()
+	}
 }
