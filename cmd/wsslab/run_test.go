@@ -222,10 +222,13 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
-// TestRunNoBrowserIsSetupFailure: without Chromium the run stops with one
-// line naming the install command (unless --no-browser).
+// TestRunNoBrowserIsSetupFailure: without Chromium, under CI=true, the run
+// stops with one line naming the install command (unless --no-browser). On
+// a laptop (neither CI nor WSSLAB_REQUIRE) the column is skipped instead,
+// naming the install command (TestRunNoBrowserSkipsOnALaptop).
 func TestRunNoBrowserIsSetupFailure(t *testing.T) {
 	t.Setenv("WSSLAB_CHROMIUM", "/nonexistent/chromium")
+	t.Setenv("CI", "true")
 	var out, errb bytes.Buffer
 	if code := runMain(t.Context(), []string{"--scenario", "expired"}, &out, &errb); code != exitUsage {
 		t.Errorf("exit %d, want 2", code)
@@ -234,6 +237,28 @@ func TestRunNoBrowserIsSetupFailure(t *testing.T) {
 	last := lines[len(lines)-1]
 	if !strings.HasPrefix(last, "ERROR: ") || !strings.Contains(last, "apt-get install") || !strings.Contains(last, "--no-browser") {
 		t.Errorf("stderr %q", errb.String())
+	}
+}
+
+// TestRunNoBrowserSkipsOnALaptop: the same run outside CI reports the
+// chrome column skipped, with the install command, and the other columns ran.
+func TestRunNoBrowserSkipsOnALaptop(t *testing.T) {
+	t.Setenv("WSSLAB_CHROMIUM", "/nonexistent/chromium")
+	t.Setenv("CI", "")
+	t.Setenv("WSSLAB_REQUIRE", "")
+	t.Setenv("WSSLAB_REQUIRE_BROWSER", "")
+	var out, errb bytes.Buffer
+	code := runMain(t.Context(), []string{"--scenario", "expired", "--clients", "chrome,strict"}, &out, &errb)
+	if code != exitOK {
+		t.Errorf("exit %d, want 0\n%s", code, errb.String())
+	}
+	var chrome, strict bool
+	for _, l := range strings.Split(errb.String(), "\n") {
+		chrome = chrome || strings.Contains(l, " chrome ") && strings.Contains(l, "skipped") && strings.Contains(l, "apt-get install")
+		strict = strict || strings.Contains(l, " strict ") && strings.Contains(l, "as expected")
+	}
+	if !chrome || !strict {
+		t.Errorf("want chrome skipped naming apt-get install, strict as expected:\n%s", errb.String())
 	}
 }
 
