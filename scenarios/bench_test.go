@@ -21,23 +21,26 @@ import (
 // profile cannot see are reported apart: pki-ms, run-ms (start, dial and
 // compare) and close-ms (Chromium's exit), per op.
 //
-// Sub-benchmarks: every registered client ("all"), and every client but
-// Firefox ("no-firefox": Chrome and the clients in other runtimes), whose
-// Firefox start alone is several Chromium cycles.
+// Sub-benchmarks: every registered client ("all"), every client but
+// Firefox ("no-firefox": Chrome and the clients in other runtimes), and
+// Firefox alone ("firefox-only": its start and first batch, nothing else
+// running: the floor of "all").
 func BenchmarkMatrix(b *testing.B) {
 	if err := harness.CheckBrowserTools(); err != nil {
 		benchSkipMissing(b, err)
 	}
-	var noFirefox []ClientSpec
+	var noFirefox, firefoxOnly []ClientSpec
 	for _, c := range Clients {
 		if c.ID != harness.FirefoxInfo.ID {
 			noFirefox = append(noFirefox, c)
+		} else {
+			firefoxOnly = append(firefoxOnly, c)
 		}
 	}
 	for _, set := range []struct {
 		name    string
 		clients []ClientSpec
-	}{{"all", Clients}, {"no-firefox", noFirefox}} {
+	}{{"all", Clients}, {"no-firefox", noFirefox}, {"firefox-only", firefoxOnly}} {
 		b.Run(set.name, func(b *testing.B) { benchMatrix(b, set.clients) })
 	}
 }
