@@ -77,7 +77,7 @@ func (l *Lab) Browser(ctx context.Context) (*harness.Browser, error) {
 	return l.browser, l.browserErr
 }
 
-// Close stops the browser, if it started, and the lab's other clients.
+// Close stops the browsers, if they started, and the lab's other clients.
 func (l *Lab) Close() {
 	l.owned.closeAll()
 	// What killed runs left that could not be swept at start yet (a dir
@@ -85,14 +85,17 @@ func (l *Lab) Close() {
 	defer harness.SweepStale(l.TempDir)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.browser != nil {
-		l.browser.Close()
-	}
 	l.firefoxMu.Lock()
 	defer l.firefoxMu.Unlock()
-	if l.firefox != nil {
-		l.firefox.Close()
+	// The browsers stop at once (each waits for its processes to exit).
+	var wg sync.WaitGroup
+	if l.browser != nil {
+		wg.Go(l.browser.Close)
 	}
+	if l.firefox != nil {
+		wg.Go(l.firefox.Close)
+	}
+	wg.Wait()
 }
 
 // Instance is a running scenario server.
