@@ -234,6 +234,58 @@ func TestLoginFailureIsNotRedone(t *testing.T) {
 	}
 }
 
+// TestLoginThatHangsIsBounded: a login endpoint that accepts and never
+// answers is cut at the dial's timeout, and the socket is still dialed: the
+// batch does not hang on it (Chrome would wait 30 s in TLS).
+func TestLoginThatHangsIsBounded(t *testing.T) {
+	testenv.Need(t, "browser", CheckBrowserTools())
+	pki, err := certs.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := pki.Mint(certs.Request{DNSNames: []string{"hang.wsslab.test"}})
+	page, _ := pki.Mint(certs.Request{DNSNames: []string{"app.wsslab.test"}})
+	srv, err := NewServer(ServerConfig{Host: "hang.wsslab.test", Certificate: leaf.TLSCertificate(),
+		Options: ServerOptions{RequireAuth: true, AuthToken: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	b, err := StartBrowser(t.Context(), BrowserConfig{
+		Roots: []*x509.Certificate{pki.Root.Cert}, PageHost: "app.wsslab.test", PageCert: page.TLSCertificate(),
+		TempDir: t.TempDir(), Timeout: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	obs := b.Dial(t.Context(), Target{URL: srv.URL, Login: "https://hang.wsslab.test:" + portOf(silent.Addr()) + "/login", Message: "hi"})
+	evidence := strings.Join(obs.Evidence, "\n  ")
+	if !strings.Contains(evidence, "page: login fetch failed: TimeoutError") {
+		t.Errorf("want the login fetch cut at the timeout (TimeoutError); %s %q\n  %s", obs.Outcome, obs.Reason, evidence)
+	}
+	if !strings.Contains(evidence, "Network.webSocketCreated "+srv.URL) {
+		t.Errorf("the socket was not dialed after the login timed out:\n  %s", evidence)
+	}
+	if obs.Outcome == Connected {
+		t.Errorf("connected without the login's cookie: %+v", obs)
+	}
+}
+
 // authServerAndBrowser starts an echo server for host that wants the login
 // cookie, and a browser trusting its root (page on app.wsslab.test).
 func authServerAndBrowser(t *testing.T, host string) (*Server, *Browser) {
