@@ -236,7 +236,7 @@ func TestLoginFailureIsNotRedone(t *testing.T) {
 
 // TestLoginThatHangsIsBounded: a login endpoint that accepts and never
 // answers is cut at the dial's timeout, and the socket is still dialed: the
-// batch does not hang on it (Chrome would wait 30 s in TLS).
+// batch does not hang on it (before: "browser failed" after 25 s).
 func TestLoginThatHangsIsBounded(t *testing.T) {
 	testenv.Need(t, "browser", CheckBrowserTools())
 	pki, err := certs.NewPKI()
@@ -267,14 +267,26 @@ func TestLoginThatHangsIsBounded(t *testing.T) {
 	}()
 	b, err := StartBrowser(t.Context(), BrowserConfig{
 		Roots: []*x509.Certificate{pki.Root.Cert}, PageHost: "app.wsslab.test", PageCert: page.TLSCertificate(),
-		TempDir: t.TempDir(), Timeout: 2 * time.Second,
+		TempDir: t.TempDir(), Timeout: 600 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	obs := b.Dial(t.Context(), Target{URL: srv.URL, Login: "https://hang.wsslab.test:" + portOf(silent.Addr()) + "/login", Message: "hi"})
-	evidence := strings.Join(obs.Evidence, "\n  ")
+	// Other packages' containers change the host's interfaces meanwhile
+	// (net::ERR_NETWORK_CHANGED aborts the login's wait, and DialAll's own
+	// redos can be disturbed too; seen every few seconds while the
+	// container tests run): such a dial is the machine's, and is made
+	// again. The short timeout keeps the window small.
+	var obs Observation
+	var evidence string
+	for attempt := 0; attempt < 12; attempt++ {
+		obs = b.Dial(t.Context(), Target{URL: srv.URL, Login: "https://hang.wsslab.test:" + portOf(silent.Addr()) + "/login", Message: "hi"})
+		evidence = strings.Join(obs.Evidence, "\n  ")
+		if !strings.Contains(evidence, netErrNetworkChanged) {
+			break
+		}
+	}
 	if !strings.Contains(evidence, "page: login fetch failed: TimeoutError") {
 		t.Errorf("want the login fetch cut at the timeout (TimeoutError); %s %q\n  %s", obs.Outcome, obs.Reason, evidence)
 	}
