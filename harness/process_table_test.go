@@ -115,7 +115,7 @@ func TestProcessFixtureTable(t *testing.T) {
 			if len(m.Rows) != len(scenarios.Table) {
 				t.Fatalf("%d rows, want %d", len(m.Rows), len(scenarios.Table))
 			}
-			var refused []string
+			var refused, why []string
 			for _, row := range m.Rows {
 				sc := row.Scenario
 				for _, r := range row.Results {
@@ -130,6 +130,7 @@ func TestProcessFixtureTable(t *testing.T) {
 				switch {
 				case strings.HasPrefix(row.Skip, "your server did not start: "):
 					refused = append(refused, sc.ID)
+					why = append(why, sc.ID+": "+row.Skip)
 				case declined != (row.Skip != ""):
 					t.Errorf("%s: skipped %q", sc.ID, row.Skip)
 				}
@@ -142,7 +143,7 @@ func TestProcessFixtureTable(t *testing.T) {
 				}
 			}
 			if !slices.Equal(refused, fx.refuses) {
-				t.Errorf("rows whose certificate the server refused: %v, measured %v", refused, fx.refuses)
+				t.Errorf("rows whose certificate the server refused: %v, measured %v\n  %s", refused, fx.refuses, strings.Join(why, "\n  "))
 			}
 			if m.Mismatches() != 0 {
 				t.Errorf("%d mismatches", m.Mismatches())

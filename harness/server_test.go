@@ -169,18 +169,20 @@ func TestKillTrackedKillsOnlyItsGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := func(pgroup bool) *exec.Cmd {
+	start := func() *exec.Cmd {
 		// sh's command line names dir (it waits for sleep, in its group).
+		// Each is a group of its own so that cleanup kills its sleep too
+		// (killing only the shell left "sleep 300" behind).
 		cmd := exec.Command("sh", "-c", "sleep 300; : "+dir)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: pgroup}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Process.Kill(); cmd.Wait() })
+		t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
 		return cmd
 	}
-	ours := start(true)
-	start(false) // not tracked: must survive
+	ours := start()
+	start() // not tracked: must survive
 	if err := TrackProcess(dir, ours.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
