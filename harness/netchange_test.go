@@ -45,7 +45,7 @@ func TestNetworkChangeIsRedone(t *testing.T) {
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("ip link set lo up: %v %s", err, out)
 	}
-	srv, b := authServerAndBrowser(t, "slow.wsslab.test")
+	srv, b := authServerAndBrowser(t, "slow.wsslab.test", 0)
 	// A front that holds the first connection for a while before relaying.
 	front, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -214,7 +214,7 @@ func hostLinks(t *testing.T) string {
 // reason (nothing listens on its port) is the observation, never a redo.
 func TestLoginFailureIsNotRedone(t *testing.T) {
 	testenv.Need(t, "browser", CheckBrowserTools())
-	srv, b := authServerAndBrowser(t, "login.wsslab.test")
+	srv, b := authServerAndBrowser(t, "login.wsslab.test", 0)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -239,18 +239,7 @@ func TestLoginFailureIsNotRedone(t *testing.T) {
 // batch does not hang on it (before: "browser failed" after 25 s).
 func TestLoginThatHangsIsBounded(t *testing.T) {
 	testenv.Need(t, "browser", CheckBrowserTools())
-	pki, err := certs.NewPKI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := pki.Mint(certs.Request{DNSNames: []string{"hang.wsslab.test"}})
-	page, _ := pki.Mint(certs.Request{DNSNames: []string{"app.wsslab.test"}})
-	srv, err := NewServer(ServerConfig{Host: "hang.wsslab.test", Certificate: leaf.TLSCertificate(),
-		Options: ServerOptions{RequireAuth: true, AuthToken: "t"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv, b := authServerAndBrowser(t, "hang.wsslab.test", 600*time.Millisecond)
 	silent, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -265,14 +254,6 @@ func TestLoginThatHangsIsBounded(t *testing.T) {
 			t.Cleanup(func() { c.Close() })
 		}
 	}()
-	b, err := StartBrowser(t.Context(), BrowserConfig{
-		Roots: []*x509.Certificate{pki.Root.Cert}, PageHost: "app.wsslab.test", PageCert: page.TLSCertificate(),
-		TempDir: t.TempDir(), Timeout: 600 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
 	// Other packages' containers change the host's interfaces meanwhile
 	// (net::ERR_NETWORK_CHANGED aborts the login's wait, and DialAll's own
 	// redos can be disturbed too; seen every few seconds while the
@@ -299,8 +280,9 @@ func TestLoginThatHangsIsBounded(t *testing.T) {
 }
 
 // authServerAndBrowser starts an echo server for host that wants the login
-// cookie, and a browser trusting its root (page on app.wsslab.test).
-func authServerAndBrowser(t *testing.T, host string) (*Server, *Browser) {
+// cookie, and a browser trusting its root (page on app.wsslab.test) whose
+// dials time out after timeout (0: the default).
+func authServerAndBrowser(t *testing.T, host string, timeout time.Duration) (*Server, *Browser) {
 	t.Helper()
 	pki, err := certs.NewPKI()
 	if err != nil {
@@ -316,7 +298,7 @@ func authServerAndBrowser(t *testing.T, host string) (*Server, *Browser) {
 	t.Cleanup(srv.Close)
 	b, err := StartBrowser(t.Context(), BrowserConfig{
 		Roots: []*x509.Certificate{pki.Root.Cert}, PageHost: "app.wsslab.test", PageCert: page.TLSCertificate(),
-		TempDir: MkdirTempFor(t, "test"),
+		TempDir: MkdirTempFor(t, "test"), Timeout: timeout,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -427,25 +427,26 @@ func examineErrorLine(err error) string {
 	return line
 }
 
+// verdictLine is the prediction: "connects", "fails with NET_ERROR".
 func verdictLine(verdict, netErr string, o harness.Outcome) string {
-	if verdict == "connects" {
-		return "connects"
-	}
-	if netErr == "" {
-		return "fails (" + string(o) + ")"
-	}
-	return "fails with " + netErr
+	return outcomeLine(verdict, netErr, o, "fails with ")
 }
 
 // observedLine is a real browser's verdict: "connects", "fails: REASON".
 func observedLine(verdict, reason string, o harness.Outcome) string {
-	if verdict == "connects" {
+	return outcomeLine(verdict, reason, o, "fails: ")
+}
+
+// outcomeLine is a verdict in one phrase: a failure names its reason after
+// lead, or its outcome when there is no reason.
+func outcomeLine(verdict, reason string, o harness.Outcome, lead string) string {
+	switch {
+	case verdict == "connects":
 		return "connects"
-	}
-	if reason == "" {
+	case reason == "":
 		return "fails (" + string(o) + ")"
 	}
-	return "fails: " + reason
+	return lead + reason
 }
 
 // browserLine prints one browser's line, its comment on the next line when
