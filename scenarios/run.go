@@ -61,10 +61,9 @@ const startParallel = 4
 // Run is the one runner: the tests, the benchmarks and `wsslab run` use it.
 // It checks that the table has an expectation for every client first, then
 // starts the servers and the clients at once (Chromium's start overlaps the
-// servers'), has every client dial the whole batch as soon as it is up
-// (concurrently: the browser's batch is mostly waiting on Chromium, the Go
-// clients need a few milliseconds of CPU each), compares, and stops the
-// servers. The clients
+// servers'), has every client dial the whole batch (concurrently: the
+// browser's batch is mostly waiting on Chromium, the Go clients need a few
+// milliseconds of CPU each), compares, and stops the servers. The clients
 // stay up: they belong to the lab (Close).
 func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
 	m := &Matrix{}
@@ -82,23 +81,45 @@ func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
 		backend = l.Backend
 	}
 
-	// Servers and clients start together, and each client dials as soon
-	// as it and the servers are up: the fast columns are done while
-	// Firefox is still starting (seconds), which then dials alone.
+	// Servers and clients start together.
 	clients := make([]harness.Client, len(cfg.Clients))
 	skip := make([]string, len(cfg.Clients))
 	startErr := make([]error, len(cfg.Clients))
+	var wg sync.WaitGroup
+	for j, c := range cfg.Clients {
+		if why, ok := cfg.Skip[c.ID]; ok {
+			skip[j] = why
+			continue
+		}
+		wg.Go(func() { clients[j], startErr[j] = c.Start(ctx, l) })
+	}
+	ins, rowSkip, err := l.startEach(ctx, cfg.Scenarios, repeat(backend, len(cfg.Scenarios)), true)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	defer CloseAll(ins)
+	for j, err := range startErr {
+		switch {
+		case err == nil:
+		case cfg.SkipMissing && harness.IsNotInstalled(err) && !mustHave(cfg.Clients[j]):
+			skip[j] = err.Error()
+		default:
+			return nil, fmt.Errorf("scenarios: start %s: %w", cfg.Clients[j].ID, err)
+		}
+	}
+
+	// Clients dial the rows whose server runs.
+	var live []int
+	var targets []harness.Target
+	for i, in := range ins {
+		if rowSkip[i] == "" {
+			live = append(live, i)
+			targets = append(targets, in.Target())
+		}
+	}
 	byClient := make([][]Result, len(cfg.Clients))
-	var (
-		ins     []*Instance
-		rowSkip []string
-		live    []int
-		targets []harness.Target
-		mu      sync.Mutex
-		wg      sync.WaitGroup
-	)
-	serversUp := make(chan struct{})
-	serversOK := false
+	var mu sync.Mutex
 	report := func(rs []Result) {
 		if cfg.Progress == nil {
 			return
@@ -110,16 +131,10 @@ func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
 		}
 	}
 	for j, c := range cfg.Clients {
-		if why, ok := cfg.Skip[c.ID]; ok {
-			skip[j] = why
+		if skip[j] != "" {
 			continue
 		}
 		wg.Go(func() {
-			clients[j], startErr[j] = c.Start(ctx, l)
-			<-serversUp
-			if startErr[j] != nil || !serversOK {
-				return
-			}
 			var obs []harness.Observation
 			if len(targets) > 0 {
 				obs = clients[j].DialAll(ctx, targets)
@@ -137,32 +152,7 @@ func (l *Lab) Run(ctx context.Context, cfg RunConfig) (*Matrix, error) {
 			report(rs)
 		})
 	}
-	ins, rowSkip, err := l.startEach(ctx, cfg.Scenarios, repeat(backend, len(cfg.Scenarios)), true)
-	if err == nil {
-		// Clients dial the rows whose server runs.
-		for i, in := range ins {
-			if rowSkip[i] == "" {
-				live = append(live, i)
-				targets = append(targets, in.Target())
-			}
-		}
-		serversOK = true
-	}
-	close(serversUp)
 	wg.Wait()
-	if err != nil {
-		return nil, err
-	}
-	defer CloseAll(ins)
-	for j, err := range startErr {
-		switch {
-		case err == nil:
-		case cfg.SkipMissing && harness.IsNotInstalled(err) && !mustHave(cfg.Clients[j]):
-			skip[j] = err.Error()
-		default:
-			return nil, fmt.Errorf("scenarios: start %s: %w", cfg.Clients[j].ID, err)
-		}
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err // interrupted: a cut-short dial is not an observation
 	}
