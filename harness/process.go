@@ -90,6 +90,10 @@ type ProcessError struct {
 	Addr string
 	// Problem says what happened, in words.
 	Problem string
+	// Foreign: what answered on the port was not this row's server (a
+	// certificate not the row's, or not TLS): the command's own mistake,
+	// or another process on the port.
+	Foreign bool
 	// Stderr is the command's last lines of stderr (of stdout if stderr
 	// was empty).
 	Stderr []string
@@ -131,32 +135,46 @@ func (p Process) Start(ctx context.Context, spec ServerSpec) (*Endpoint, error) 
 	if err := certs.WriteCertbot(dir, spec.Leaf); err != nil {
 		return nil, fmt.Errorf("harness: %s: %w", spec.ID, err)
 	}
-	port, err := freePort(spec.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("harness: %s: %w", spec.ID, err)
-	}
 	host := spec.Host
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	addr := net.JoinHostPort("127.0.0.1", port)
-	vars := map[string]string{
-		"port":      port,
-		"cert":      filepath.Join(dir, certs.Files.Cert),
-		"chain":     filepath.Join(dir, certs.Files.Chain),
-		"fullchain": filepath.Join(dir, certs.Files.FullChain),
-		"key":       filepath.Join(dir, certs.Files.PrivKey),
-		"dir":       dir,
-		"host":      host,
-	}
-	sp, err := p.spawn(spec.ID, dir, vars)
-	if err != nil {
-		return nil, err
-	}
-	ready, err := p.waitReady(ctx, sp, spec, addr)
-	if err != nil {
+	var (
+		port, addr string
+		sp         *spawned
+		ready      []*x509.Certificate
+	)
+	// The port is picked free and then released for the command to bind:
+	// another process can take it in between (seen in CI, with other test
+	// packages' servers: a plain HTTP server answered on the row's port).
+	// A picked port whose answer is not this command's (Foreign) is picked
+	// again, twice at most; a server that answers that way every time is
+	// reported as it is.
+	for attempt := 0; ; attempt++ {
+		if port, err = freePort(spec.Listen); err != nil {
+			return nil, fmt.Errorf("harness: %s: %w", spec.ID, err)
+		}
+		addr = net.JoinHostPort("127.0.0.1", port)
+		vars := map[string]string{
+			"port":      port,
+			"cert":      filepath.Join(dir, certs.Files.Cert),
+			"chain":     filepath.Join(dir, certs.Files.Chain),
+			"fullchain": filepath.Join(dir, certs.Files.FullChain),
+			"key":       filepath.Join(dir, certs.Files.PrivKey),
+			"dir":       dir,
+			"host":      host,
+		}
+		if sp, err = p.spawn(spec.ID, dir, vars); err != nil {
+			return nil, err
+		}
+		if ready, err = p.waitReady(ctx, sp, spec, addr); err == nil {
+			break
+		}
 		sp.stop(p.grace())
 		var pe *ProcessError
+		if errors.As(err, &pe) && pe.Foreign && spec.Listen == "" && attempt < 2 && ctx.Err() == nil {
+			continue
+		}
 		if errors.As(err, &pe) {
 			// This row's server did not come up: reported as the row's,
 			// the run goes on (a weak key the server refuses to load).
@@ -393,6 +411,11 @@ func (p Process) waitReady(ctx context.Context, sp *spawned, spec ServerSpec, ad
 		sp.stop(p.grace())
 		return &ProcessError{ID: spec.ID, Addr: addr, Problem: problem, Stderr: sp.tail()}
 	}
+	foreign := func(problem string) error {
+		err := fail(problem)
+		err.(*ProcessError).Foreign = true
+		return err
+	}
 	var last error
 	for {
 		if p.Ready == "" {
@@ -402,7 +425,7 @@ func (p Process) waitReady(ctx context.Context, sp *spawned, spec ServerSpec, ad
 				// command ignores {fullchain}/{key}, or another process
 				// took the port before the command bound it. Either way its
 				// results would be some other certificate's.
-				return nil, fail(fmt.Sprintf("answers TLS on %s with a certificate that is not this row's (%s): serve the files it is given ({fullchain}, {key}), and let it bind {port} itself", addr, chain[0].Subject))
+				return nil, foreign(fmt.Sprintf("answers TLS on %s with a certificate that is not this row's (%s): serve the files it is given ({fullchain}, {key}), and let it bind {port} itself", addr, chain[0].Subject))
 			}
 			if err == nil {
 				return chain, nil
@@ -414,7 +437,7 @@ func (p Process) waitReady(ctx context.Context, sp *spawned, spec ServerSpec, ad
 				if looksHTTP(rh.RecordHeader[:]) {
 					what = "plain HTTP"
 				}
-				return nil, fail(fmt.Sprintf("listens on %s but speaks %s, not TLS (it answered a TLS ClientHello with %q): give it the certificate ({fullchain}, {key})", addr, what, rh.RecordHeader[:]))
+				return nil, foreign(fmt.Sprintf("listens on %s but speaks %s, not TLS (it answered a TLS ClientHello with %q): give it the certificate ({fullchain}, {key})", addr, what, rh.RecordHeader[:]))
 			}
 		}
 		select {
